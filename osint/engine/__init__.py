@@ -1,0 +1,1 @@
+"""The enrichment engine: the frontier of indicators, scheduling, rate limits and retries."""

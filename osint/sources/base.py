@@ -1,0 +1,174 @@
+"""What every source declares and does: which questions to ask, and how to read the answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..config import EnrichSettings, SourceSettings
+from ..facts import Fact
+from ..transport.base import Fetched, Query
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..case import Case
+
+
+class ParseError(Exception):
+    """The answer could not be read into facts."""
+
+
+@dataclass
+class Parsed:
+    """What a source read from one answer.
+
+    `facts` become graph edges; `nodes` adds attributes to nodes (by node id); `leads` are node ids
+    worth enriching in turn; `followups` are further questions this answer calls for at the same
+    depth (a WHOIS referral, the registrar's RDAP server).
+    """
+
+    facts: list[Fact] = field(default_factory=list)
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    leads: list[str] = field(default_factory=list)
+    followups: list[Query] = field(default_factory=list)
+
+    def node(self, nid: str, **attrs: Any) -> None:
+        self.nodes.setdefault(nid, {}).update({k: v for k, v in attrs.items() if v not in (None, "", [], {})})
+
+    def fact(self, subject: str, relation: str, obj: str, *, first_seen: str | None = None,
+             last_seen: str | None = None, **attrs: Any) -> None:
+        self.facts.append(Fact(subject, relation, obj, {k: v for k, v in attrs.items() if v not in (None, "", [])},
+                               first_seen, last_seen))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "facts": [f.to_json() for f in self.facts],
+            "nodes": self.nodes,
+            "leads": sorted(set(self.leads)),
+            "followups": [query_to_json(q) for q in self.followups],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Parsed":
+        return cls(
+            facts=[Fact.from_json(f) for f in d.get("facts", [])],
+            nodes=d.get("nodes") or {},
+            leads=list(d.get("leads") or []),
+            followups=[query_from_json(q) for q in d.get("followups") or []],
+        )
+
+
+def query_to_json(q: Query) -> dict[str, Any]:
+    return {"source": q.source, "key": q.key, "subject": q.subject, "transport": q.transport,
+            "request": q.request, "endpoint": q.endpoint, "auth": list(q.auth), "trusted": q.trusted,
+            "depth": q.depth}
+
+
+def query_from_json(d: dict[str, Any]) -> Query:
+    return Query(d["source"], d["key"], d["subject"], d["transport"], d["request"], d["endpoint"],
+                 tuple(d.get("auth") or ()), d.get("trusted", True), d.get("depth", 0))
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a source may know besides its own settings."""
+
+    case: "Case | None"
+    enrich: EnrichSettings
+
+
+class Source:
+    """Base class. Subclasses set the class attributes and implement `queries` and `parse`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    consumes: ClassVar[tuple[str, ...]]  # node kinds it asks about
+    produces: ClassVar[tuple[str, ...]]  # node kinds its facts may create
+    needs_key: ClassVar[bool] = False
+    key_env: ClassVar[str | None] = None
+    default_endpoint: ClassVar[str]
+    default_rate: ClassVar[float] = 5.0  # requests per second, per server
+    default_burst: ClassVar[int] = 5
+    default_concurrency: ClassVar[int] = 8
+    default_timeout: ClassVar[float] = 15.0
+    default_retries: ClassVar[int] = 2
+    default_max_bytes: ClassVar[int] = 5_000_000
+    ttl: ClassVar[float] = 7 * 86400.0
+    version: ClassVar[str] = "1"
+    offline: ClassVar[bool] = False  # needs no network at all
+    credential_keys: ClassVar[tuple[str, ...]] = ()  # option names that hold secrets
+
+    def __init__(self, settings: SourceSettings, context: SourceContext):
+        self.settings = settings
+        self.context = context
+
+    # -- declared limits, with configuration on top --------------------------------------
+
+    @property
+    def timeout(self) -> float:
+        return self.settings.timeout or self.default_timeout
+
+    @property
+    def rate(self) -> float:
+        return self.settings.rate or self.default_rate
+
+    @property
+    def burst(self) -> int:
+        return self.settings.burst or self.default_burst
+
+    @property
+    def concurrency(self) -> int:
+        return self.settings.concurrency or self.default_concurrency
+
+    @property
+    def retries(self) -> int:
+        return self.default_retries if self.settings.retries is None else self.settings.retries
+
+    @property
+    def max_bytes(self) -> int:
+        return self.settings.max_bytes or self.default_max_bytes
+
+    @property
+    def cache_ttl(self) -> float:
+        return self.ttl if self.settings.ttl is None else self.settings.ttl
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.get("endpoint") or self.default_endpoint
+
+    def credentials(self) -> dict[str, str]:
+        """The secrets this source may put on the wire; the transport redacts them everywhere else."""
+        return {k: v for k in self.credential_keys if (v := self.settings.secret(k))}
+
+    def has_credentials(self) -> bool:
+        return bool(self.credentials())
+
+    def ready(self) -> str | None:
+        """None when the source can run; otherwise why it is skipped (shown to the user)."""
+        if self.needs_key and not self.has_credentials():
+            hint = f" (set {self.key_env} or sources.{self.name}.api_key in osint.toml)" if self.key_env else ""
+            return f"no API key{hint}; skipped"
+        return None
+
+    # -- the work ------------------------------------------------------------------------
+
+    def queries(self, node: str, depth: int) -> list[Query]:
+        """The questions to ask about one node (e.g. 'domain:example.com')."""
+        raise NotImplementedError
+
+    def classify(self, query: Query, fetched: Fetched) -> Fetched:
+        """Refine the transport's outcome from the raw answer (e.g. 'No match for' is NO_RECORD).
+
+        Runs before the answer is stored, so it must be cheap and must not raise.
+        """
+        return fetched
+
+    def parse(self, query: Query, raw: bytes, meta: dict[str, Any]) -> Parsed:
+        """Read one stored answer into facts. Raises ParseError on unreadable input."""
+        raise NotImplementedError
+
+    def parser_id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def local_answer(self, query: Query) -> bytes:
+        """For offline sources: compute the answer's bytes from the query alone."""
+        raise NotImplementedError

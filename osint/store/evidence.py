@@ -1,0 +1,327 @@
+"""Append-only evidence store behind one narrow interface (SQLAlchemy Core; SQLite by default)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from ..errors import StoreError
+
+
+class Outcome(StrEnum):
+    """What became of one question. Only ANSWERED and NO_RECORD are answers; the rest are failures."""
+
+    ANSWERED = "answered"
+    NO_RECORD = "no_record"  # NXDOMAIN, 404, "No match": a fact, not a failure
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    REFUSED = "refused"  # the server refused: connection refused, DNS REFUSED, 401/403
+    RESET = "reset"  # the connection broke mid-answer
+    UNREACHABLE = "unreachable"  # no route, name of the server unknown, proxy down
+    SERVER_ERROR = "server_error"  # 5xx, SERVFAIL
+    BAD_ANSWER = "bad_answer"  # garbage, malformed JSON, wrong content type
+    TOO_LARGE = "too_large"  # over the size cap
+    BLOCKED = "blocked"  # our own policy refused to send it (private address, redirect loop)
+    ERROR = "error"  # anything else, with its message
+
+    @property
+    def is_answer(self) -> bool:
+        return self in (Outcome.ANSWERED, Outcome.NO_RECORD)
+
+
+metadata = sa.MetaData()
+
+observations = sa.Table(
+    "observations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("query_key", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("request", sa.Text, nullable=False),  # JSON, credentials removed
+    sa.Column("endpoint", sa.Text, nullable=False),
+    sa.Column("observed_at", sa.String(40), nullable=False),  # UTC ISO 8601
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("raw", sa.LargeBinary),
+    sa.Column("raw_size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("meta", sa.Text),  # JSON: HTTP status and headers, redirects, resolver used
+    sa.Column("tool_version", sa.String(32), nullable=False),
+    sa.Index("ix_obs_query", "source", "query_key", "id"),
+    sa.Index("ix_obs_subject", "subject"),
+)
+
+parses = sa.Table(
+    "parses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("observation_id", sa.Integer, sa.ForeignKey("observations.id"), nullable=False),
+    sa.Column("parser", sa.String(128), nullable=False),  # source@version + library versions
+    sa.Column("parsed", sa.Text, nullable=False),  # JSON: {"facts": [...], "nodes": {...}, "leads": [...]}
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Index("ix_parses_obs", "observation_id", "id"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("finished_at", sa.String(40)),
+    sa.Column("command", sa.Text, nullable=False),
+    sa.Column("status", sa.String(32)),
+    sa.Column("summary", sa.Text),
+)
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def sha256_hex(data: bytes | None) -> str:
+    return hashlib.sha256(data or b"").hexdigest()
+
+
+@dataclass(frozen=True)
+class Observation:
+    id: int
+    run_id: str
+    source: str
+    query_key: str
+    subject: str
+    request: dict[str, Any]
+    endpoint: str
+    observed_at: str
+    duration_ms: float
+    outcome: Outcome
+    error: str | None
+    raw: bytes | None
+    raw_size: int
+    sha256: str
+    meta: dict[str, Any]
+    tool_version: str
+
+    @property
+    def evidence_id(self) -> str:
+        return f"ev{self.id}"
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Observation":
+        m = row._mapping
+        return cls(
+            id=m["id"], run_id=m["run_id"], source=m["source"], query_key=m["query_key"],
+            subject=m["subject"], request=json.loads(m["request"]), endpoint=m["endpoint"],
+            observed_at=m["observed_at"], duration_ms=m["duration_ms"], outcome=Outcome(m["outcome"]),
+            error=m["error"], raw=m.get("raw"), raw_size=m["raw_size"],
+            sha256=m["sha256"], meta=json.loads(m["meta"] or "{}"), tool_version=m["tool_version"],
+        )
+
+
+@dataclass(frozen=True)
+class HashMismatch:
+    observation_id: int
+    source: str
+    query_key: str
+    stored: str
+    actual: str
+
+
+def _is_url(target: str) -> bool:
+    return "://" in target
+
+
+class EvidenceStore:
+    """The only code that touches the database. Observations are inserted, never updated."""
+
+    def __init__(self, target: str, *, create: bool = True):
+        self.target = target
+        if _is_url(target):
+            url = target
+        else:
+            path = Path(target)
+            if not create and not path.exists():
+                raise StoreError(f"{path}: no evidence store here yet; run `osint enrich` first")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{path}: cannot create the evidence store: {exc.strerror}") from None
+            url = f"sqlite:///{path}"
+        self.engine = sa.create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            metadata.create_all(self.engine)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"{target}: cannot open the evidence store: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "EvidenceStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        run_id: str,
+        source: str,
+        query_key: str,
+        subject: str,
+        request: dict[str, Any],
+        endpoint: str,
+        outcome: Outcome,
+        raw: bytes | None,
+        duration_ms: float,
+        error: str | None = None,
+        meta: dict[str, Any] | None = None,
+        tool_version: str,
+        observed_at: str | None = None,
+    ) -> int:
+        """Store one raw answer (before anyone parses it) and return its observation id."""
+        row = dict(
+            run_id=run_id, source=source, query_key=query_key, subject=subject,
+            request=json.dumps(request, sort_keys=True, ensure_ascii=False), endpoint=endpoint,
+            observed_at=observed_at or utcnow(), duration_ms=round(duration_ms, 3),
+            outcome=str(outcome), error=error, raw=raw, raw_size=len(raw or b""),
+            sha256=sha256_hex(raw), meta=json.dumps(meta or {}, sort_keys=True, ensure_ascii=False),
+            tool_version=tool_version,
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(observations.insert().values(**row)).inserted_primary_key[0]
+
+    def record_parse(self, observation_id: int, parser: str, parsed: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(parses.insert().values(
+                observation_id=observation_id, parser=parser,
+                parsed=json.dumps(parsed, sort_keys=True, ensure_ascii=False), created_at=utcnow(),
+            ))
+
+    def start_run(self, run_id: str, command: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(runs.insert().values(run_id=run_id, started_at=utcnow(), command=command))
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        # The runs table is bookkeeping, not evidence: closing a run is its one update.
+        with self.engine.begin() as conn:
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(
+                finished_at=utcnow(), status=status, summary=json.dumps(summary, sort_keys=True)))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def latest(self, source: str, query_key: str, *, answers_only: bool = True) -> Observation | None:
+        q = sa.select(observations).where(
+            observations.c.source == source, observations.c.query_key == query_key)
+        if answers_only:
+            q = q.where(observations.c.outcome.in_([Outcome.ANSWERED.value, Outcome.NO_RECORD.value]))
+        q = q.order_by(observations.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return Observation.from_row(row) if row else None
+
+    def latest_answer_times(self, source: str) -> dict[str, str]:
+        """query_key -> time of its newest answer, for one source (cheap cache check in bulk)."""
+        q = (sa.select(observations.c.query_key, sa.func.max(observations.c.observed_at))
+             .where(observations.c.source == source,
+                    observations.c.outcome.in_([Outcome.ANSWERED.value, Outcome.NO_RECORD.value]))
+             .group_by(observations.c.query_key))
+        with self.engine.connect() as conn:
+            return {k: t for k, t in conn.execute(q)}
+
+    def get(self, observation_id: int) -> Observation | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(observations).where(observations.c.id == observation_id)).first()
+        return Observation.from_row(row) if row else None
+
+    def list(self, *, source: str | None = None, subject: str | None = None,
+             outcome: str | None = None, limit: int | None = None) -> list[Observation]:
+        cols = [c for c in observations.c if c.name != "raw"]
+        q = sa.select(*cols)
+        if source:
+            q = q.where(observations.c.source == source)
+        if subject:
+            q = q.where(observations.c.subject == subject)
+        if outcome:
+            q = q.where(observations.c.outcome == outcome)
+        q = q.order_by(observations.c.id)
+        if limit:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [Observation.from_row(r) for r in conn.execute(q)]
+
+    def newest_per_query(self) -> Iterator[Observation]:
+        """The newest observation of every question ever asked: what the graph is built from."""
+        newest = (sa.select(sa.func.max(observations.c.id).label("id"))
+                  .group_by(observations.c.source, observations.c.query_key).subquery())
+        q = sa.select(observations).join(newest, observations.c.id == newest.c.id).order_by(observations.c.id)
+        with self.engine.connect() as conn:
+            for row in conn.execute(q):
+                yield Observation.from_row(row)
+
+    def latest_parse(self, observation_id: int) -> dict[str, Any] | None:
+        q = (sa.select(parses.c.parsed).where(parses.c.observation_id == observation_id)
+             .order_by(parses.c.id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return json.loads(row[0]) if row else None
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        q = (sa.select(observations.c.source, observations.c.outcome, sa.func.count())
+             .group_by(observations.c.source, observations.c.outcome))
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for source, outcome, n in conn.execute(q):
+                out.setdefault(source, {})[outcome] = n
+        return out
+
+    def verify(self) -> tuple[int, list[HashMismatch]]:
+        """Recompute every stored hash; return how many were checked and which do not match."""
+        checked, bad = 0, []
+        q = sa.select(observations.c.id, observations.c.source, observations.c.query_key,
+                      observations.c.raw, observations.c.sha256, observations.c.raw_size).order_by(observations.c.id)
+        with self.engine.connect() as conn:
+            for oid, source, key, raw, stored, size in conn.execution_options(yield_per=500).execute(q):
+                checked += 1
+                actual = sha256_hex(raw)
+                if actual != stored or len(raw or b"") != size:
+                    bad.append(HashMismatch(oid, source, key, stored, actual))
+        return checked, bad
+
+    def integrity_check(self) -> str:
+        if self.engine.dialect.name != "sqlite":
+            return "ok"
+        with self.engine.connect() as conn:
+            return conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def open_store(target: str, *, create: bool = True) -> EvidenceStore:
+    return EvidenceStore(target, create=create)
+
+
+def monotonic_ms(start: float) -> float:
+    return (time.monotonic() - start) * 1000.0

@@ -1,0 +1,57 @@
+"""The shapes shared by every transport: a question, and what came back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..store import Outcome
+
+
+@dataclass(frozen=True)
+class Query:
+    """One question a source wants asked.
+
+    `key` identifies the question for the cache (same key, same question); `subject` is the node
+    it is about; `request` is what the transport needs, and is stored as evidence, so it never
+    holds a credential (sources name credentials in `auth`, the transport adds them on the wire).
+    `trusted` endpoints come from configuration and may be on loopback or private networks;
+    targets learnt from answers (referrals, redirects, web links) are checked against the policy.
+    """
+
+    source: str
+    key: str
+    subject: str
+    transport: str  # "dns" | "whois" | "http" | "local"
+    request: dict[str, Any]
+    endpoint: str
+    auth: tuple[str, ...] = ()
+    trusted: bool = True
+    depth: int = 0
+    context: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass
+class Fetched:
+    """The untouched answer, or why there is none."""
+
+    outcome: Outcome
+    raw: bytes | None = None
+    error: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    endpoint: str = ""
+    duration_ms: float = 0.0
+    retry_after: float | None = None  # seconds, when the server said so
+
+
+REDACTED = "***"
+
+
+def redact(text: str | None, secrets: list[str]) -> str | None:
+    """Remove every credential from text bound for a log, an error message or the store."""
+    if text is None:
+        return None
+    for s in secrets:
+        if s and len(s) >= 3:
+            text = text.replace(s, REDACTED)
+    return text

@@ -1,0 +1,192 @@
+"""HTTP(S) with requests: proxies and CA bundles from the environment, caps, deadlines, checked redirects."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3
+from requests.utils import get_environ_proxies
+
+from .. import __version__
+from ..store import Outcome
+from .base import Fetched, Query, redact
+from .policy import AddressPolicy, BlockedAddress
+
+DEFAULT_MAX_BYTES = 10_000_000
+USER_AGENT = f"osint/{__version__} (+evidence collection for an investigation)"
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    # One session per worker thread: requests' Session is not guaranteed thread-safe.
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = requests.Session()
+        s.trust_env = True  # HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE
+        s.headers["User-Agent"] = USER_AGENT
+        _local.session = s
+    return s
+
+
+def _verify_setting() -> Any:
+    # requests honours REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE itself; SSL_CERT_FILE is the OpenSSL one.
+    import os
+
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
+
+
+def fetch_http(query: Query, timeout: float, max_bytes: int | None, policy: AddressPolicy,
+               credentials: dict[str, str], max_redirects: int = 5) -> Fetched:
+    """GET (or POST) one URL; follow redirects ourselves so that each hop is checked and recorded."""
+    req = query.request
+    max_bytes = max_bytes or DEFAULT_MAX_BYTES
+    secrets = [v for v in credentials.values() if v]
+    start = time.monotonic()
+    deadline = start + timeout
+    url = req["url"]
+    params = dict(req.get("params") or {})
+    headers = dict(req.get("headers") or {})
+    auth = None
+    kind = query.auth[0] if query.auth else None
+    if kind == "basic":
+        user, password = credentials.get(query.auth[1]), credentials.get(query.auth[2])
+        if user and password:
+            auth = (user, password)
+    elif kind == "param" and credentials.get(query.auth[2]):
+        params[query.auth[1]] = credentials[query.auth[2]]
+    elif kind == "header" and credentials.get(query.auth[2]):
+        headers[query.auth[1]] = credentials[query.auth[2]]
+    meta: dict[str, Any] = {"url": url, "redirects": []}
+    trusted = query.trusted
+    session = _session()
+
+    def fail(outcome: Outcome, error: str, raw: bytes | None = None) -> Fetched:
+        return Fetched(outcome, raw=raw, error=redact(error, secrets), meta=meta, endpoint=query.endpoint,
+                       duration_ms=(time.monotonic() - start) * 1000.0)
+
+    for hop in range(max_redirects + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return fail(Outcome.BLOCKED, f"not an http(s) URL: {url}")
+        proxied = bool(get_environ_proxies(url))
+        try:
+            policy.check_literal(parts.hostname, trusted=trusted)
+            if not proxied and not trusted and not policy.allow_private:
+                policy.check_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                                  trusted=False)
+        except BlockedAddress as exc:
+            return fail(Outcome.BLOCKED, str(exc))
+        except OSError as exc:
+            return fail(Outcome.UNREACHABLE, str(exc))
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return fail(Outcome.TIMEOUT, f"no answer from {parts.hostname} within {timeout:g}s")
+        try:
+            resp = session.request(
+                req.get("method", "GET"), url, params=params or None, headers=headers, auth=auth,
+                data=req.get("body"), timeout=(min(remaining, 10.0), remaining), allow_redirects=False,
+                stream=True, verify=_verify_setting(),
+            )
+        except requests.exceptions.ProxyError as exc:
+            return fail(Outcome.UNREACHABLE, f"proxy failed for {parts.hostname}: {_reason(exc)}")
+        except requests.exceptions.SSLError as exc:
+            return fail(Outcome.REFUSED, f"TLS failed with {parts.hostname}: {_reason(exc)}")
+        except requests.exceptions.ConnectTimeout:
+            return fail(Outcome.TIMEOUT, f"could not connect to {parts.hostname} within {timeout:g}s")
+        except requests.exceptions.ReadTimeout:
+            return fail(Outcome.TIMEOUT, f"{parts.hostname} did not answer within {timeout:g}s")
+        except requests.exceptions.ConnectionError as exc:
+            text = _reason(exc)
+            if "refused" in text.lower():
+                return fail(Outcome.REFUSED, f"{parts.hostname} refused the connection")
+            if "reset" in text.lower() or "aborted" in text.lower() or "remote end closed" in text.lower():
+                return fail(Outcome.RESET, f"{parts.hostname} closed the connection: {text}")
+            return fail(Outcome.UNREACHABLE, f"{parts.hostname} unreachable: {text}")
+        except requests.exceptions.RequestException as exc:
+            return fail(Outcome.ERROR, f"{parts.hostname}: {_reason(exc)}")
+        with resp:
+            if resp.is_redirect and hop < max_redirects:
+                location = urljoin(url, resp.headers.get("Location", ""))
+                meta["redirects"].append({"status": resp.status_code, "from": redact(url, secrets),
+                                          "to": redact(location, secrets)})
+                url, params, trusted = location, {}, False  # a redirect target is the answer's choice
+                continue
+            meta.update(status=resp.status_code, headers=_headers(resp), final_url=redact(resp.url, secrets))
+            try:
+                body, cut = _read_body(resp, max_bytes, deadline)
+            except (TimeoutError, urllib3.exceptions.ReadTimeoutError):
+                return fail(Outcome.TIMEOUT, f"{parts.hostname} did not finish the answer within {timeout:g}s")
+            except urllib3.exceptions.DecodeError as exc:
+                return fail(Outcome.BAD_ANSWER, f"{parts.hostname} sent an undecodable body: {_reason(exc)}")
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+                return fail(Outcome.RESET, f"{parts.hostname} broke off the answer: {_reason(exc)}")
+        meta["redirects"] = meta["redirects"] or None
+        if cut:
+            return fail(Outcome.TOO_LARGE, f"{parts.hostname} sent more than {max_bytes} bytes; cut off", body)
+        status = resp.status_code
+        if status == 429:
+            f = fail(Outcome.RATE_LIMITED, f"{parts.hostname} answered 429 Too Many Requests", body)
+            f.retry_after = _retry_after(resp.headers.get("Retry-After"))
+            return f
+        if status in (401, 403):
+            return fail(Outcome.REFUSED, f"{parts.hostname} refused the request ({status}): check the credentials", body)
+        if status == 404 or status == 410:
+            return Fetched(Outcome.NO_RECORD, raw=body, meta=meta, endpoint=query.endpoint,
+                           duration_ms=(time.monotonic() - start) * 1000.0)
+        if status >= 500:
+            f = fail(Outcome.SERVER_ERROR, f"{parts.hostname} answered {status}", body)
+            f.retry_after = _retry_after(resp.headers.get("Retry-After"))
+            return f
+        if 300 <= status < 400:
+            return fail(Outcome.BLOCKED, f"more than {max_redirects} redirects; stopped at {redact(url, secrets)}", body)
+        if status >= 400:
+            return fail(Outcome.ERROR, f"{parts.hostname} answered {status}", body)
+        return Fetched(Outcome.ANSWERED, raw=body, meta=meta, endpoint=query.endpoint,
+                       duration_ms=(time.monotonic() - start) * 1000.0)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read_body(resp: requests.Response, max_bytes: int, deadline: float) -> tuple[bytes, bool]:
+    """Read the decoded body within the cap (a gzip bomb stops at the cap) and the deadline."""
+    buf = bytearray()
+    raw = resp.raw
+    while True:
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        chunk = raw.read1(65536, decode_content=True)
+        if not chunk:
+            return bytes(buf), False
+        buf += chunk
+        if len(buf) > max_bytes:
+            return bytes(buf[:max_bytes]), True
+
+
+def _headers(resp: requests.Response) -> dict[str, str]:
+    keep = ("content-type", "content-length", "content-encoding", "retry-after", "server", "date",
+            "last-modified", "location", "x-ratelimit-remaining")
+    return {k: v for k, v in ((k.lower(), v) for k, v in resp.headers.items()) if k in keep}
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+        from datetime import datetime, timezone
+
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def _reason(exc: BaseException) -> str:
+    # requests nests the useful words a few levels down; keep one line.
+    text = str(exc.args[0] if exc.args else exc)
+    return text.splitlines()[0][:300] if text else exc.__class__.__name__
