@@ -235,14 +235,16 @@ class EvidenceStore:
             row = conn.execute(q).first()
         return Observation.from_row(row) if row else None
 
-    def latest_answer_times(self, source: str) -> dict[str, str]:
-        """query_key -> time of its newest answer, for one source (cheap cache check in bulk)."""
-        q = (sa.select(observations.c.query_key, sa.func.max(observations.c.observed_at))
-             .where(observations.c.source == source,
-                    observations.c.outcome.in_([Outcome.ANSWERED.value, Outcome.NO_RECORD.value]))
-             .group_by(observations.c.query_key))
+    def latest_answers(self, source: str) -> dict[str, tuple[int, str]]:
+        """query_key -> (id, time) of its newest answer, for one source: the cache, read in bulk."""
+        newest = (sa.select(sa.func.max(observations.c.id).label("id"))
+                  .where(observations.c.source == source,
+                         observations.c.outcome.in_([Outcome.ANSWERED.value, Outcome.NO_RECORD.value]))
+                  .group_by(observations.c.query_key).subquery())
+        q = (sa.select(observations.c.query_key, observations.c.id, observations.c.observed_at)
+             .join(newest, observations.c.id == newest.c.id))
         with self.engine.connect() as conn:
-            return {k: t for k, t in conn.execute(q)}
+            return {k: (i, t) for k, i, t in conn.execute(q)}
 
     def get(self, observation_id: int) -> Observation | None:
         with self.engine.connect() as conn:

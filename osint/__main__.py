@@ -1,0 +1,5 @@
+"""`python -m osint`."""
+
+from .cli import main
+
+main()

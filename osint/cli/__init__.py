@@ -1,0 +1,54 @@
+"""The `osint` command line: thin commands over the library, rich output, our errors as exit codes."""
+
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+from . import case as case_cmd
+from . import enrich as enrich_cmd
+from . import evidence as evidence_cmd
+from . import graph as graph_cmd
+from . import sources as sources_cmd
+from .common import state
+
+app = typer.Typer(
+    name="osint",
+    help="Turn the indicators of a crypto-theft case into an evidence-backed infrastructure graph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"osint {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    config: str = typer.Option(None, "--config", help="Configuration file (default ./osint.toml, then the user config dir)."),
+    store: str = typer.Option(None, "--store", help="Evidence store: a SQLite path or a database URL."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every question and its outcome."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    state.config_path = config
+    state.store = store
+    state.verbose = verbose
+
+
+app.add_typer(case_cmd.app, name="case", help="Check and summarise a case file.")
+app.add_typer(evidence_cmd.app, name="evidence", help="List, show and verify stored evidence.")
+app.add_typer(enrich_cmd.import_app, name="import", help="Import evidence exported by other tools.")
+app.command("enrich", help="Query every source about the case; store the answers.")(enrich_cmd.enrich)
+app.command("sources", help="List sources, endpoints, credentials and limits.")(sources_cmd.sources)
+app.command("graph", help="Build the graph; export GEXF, GraphML, JSON or CSV.")(graph_cmd.graph)
+app.command("attribute", help="Check each claim against independent evidence.")(graph_cmd.attribute)
+app.command("explain", help="Shortest evidence paths between two nodes.")(graph_cmd.explain)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,112 @@
+"""`osint graph`, `osint attribute`, `osint explain`: the graph, its claims, its paths."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ..store import open_store
+from .common import CaseOption, errors, load, out, settings
+
+
+class Format(str, Enum):
+    gexf = "gexf"
+    graphml = "graphml"
+    json = "json"
+    csv = "csv"
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+    md = "md"
+
+
+def _build(case_path: str, case_only: bool):
+    from ..graph import build_graph
+
+    s = settings()
+    c = load(case_path)
+    if case_only:
+        return c, build_graph(c, None)
+    store = open_store(s.store, create=False) if Path(s.store).exists() or "://" in s.store else None
+    try:
+        return c, build_graph(c, store)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def graph(
+    case: str = CaseOption,
+    export: Format = typer.Option(Format.gexf, "--export", help="Export format."),
+    out_path: Path = typer.Option(None, "--out", help="Output file (a directory for csv); default graphs/<case-id>.<ext>."),
+    case_only: bool = typer.Option(False, "--case-only", help="Use the case file alone, not the evidence store."),
+) -> None:
+    from ..export import export as write
+
+    with errors():
+        c, g = _build(case, case_only)
+        target = out_path or Path("graphs") / (c.id if export != Format.csv else f"{c.id}-csv")
+        if out_path is None and export != Format.csv:
+            target = target.with_suffix(f".{export.value}")
+        written = write(g, export.value, target)
+    names = ", ".join(str(p) for p in (written if isinstance(written, (list, tuple)) else [written or target]))
+    out.print(f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges -> {names}", markup=False, highlight=False)
+
+
+def attribute(
+    case: str = CaseOption,
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table (terminal), json or md."),
+) -> None:
+    from ..graph import attribute as attr
+
+    with errors():
+        c, g = _build(case, False)
+        results = attr.attribute(g, c)
+        leads = attr.new_leads(g, c)
+    if fmt == ReportFormat.json:
+        out.print(attr.to_json(results, leads), markup=False, highlight=False, soft_wrap=True)
+        return
+    if fmt == ReportFormat.md:
+        out.print(attr.to_markdown(results, leads), markup=False, highlight=False, soft_wrap=True)
+        return
+    table = Table(title=f"claims of {c.id}")
+    for col in ("claim", "status", "best evidence path"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        table.add_row(r.claim_text, r.status_text, r.path_text)
+    out.print(table)
+    if leads:
+        lt = Table(title="new leads (found by enrichment, not in the case file)")
+        for col in ("lead", "kind", "connects to", "via"):
+            lt.add_column(col, overflow="fold")
+        for lead in leads:
+            lt.add_row(lead.node, lead.kind, lead.connects_to, lead.path_text)
+        out.print(lt)
+
+
+def explain(
+    a: str = typer.Argument(..., help="A node id, e.g. ip:165.154.60.7"),
+    b: str = typer.Argument(..., help="Another node id, e.g. company:91440300MA5GAKDP7P"),
+    case: str = CaseOption,
+    k: int = typer.Option(3, "--paths", help="How many paths to show."),
+) -> None:
+    from ..graph import attribute as attr
+
+    with errors():
+        c, g = _build(case, False)
+        paths = attr.explain(g, a, b, k=k)
+    if not paths:
+        out.print(f"no evidence path between {a} and {b}", markup=False)
+        raise typer.Exit(1)
+    for i, path in enumerate(paths, 1):
+        table = Table(title=f"path {i}")
+        for col in ("from", "relation", "to", "sources", "evidence", "when"):
+            table.add_column(col, overflow="fold")
+        for hop in path:
+            table.add_row(hop.source, hop.relation, hop.target, hop.sources, hop.evidence, hop.when)
+        out.print(table)

@@ -1,0 +1,38 @@
+"""`osint sources`: what each source asks, where, with which credentials and limits."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from ..sources import SourceContext, registered_sources
+from .common import errors, out, settings
+
+
+def sources() -> None:
+    with errors():
+        s = settings()
+    table = Table(title="sources")
+    for col in ("source", "enabled", "consumes", "endpoint", "key", "rate/s", "concurrency", "timeout s", "TTL"):
+        table.add_column(col)
+    ctx = SourceContext(case=None, enrich=s.enrich)
+    for name, cls in registered_sources().items():
+        src = cls(s.source(name), ctx)
+        if cls.offline:
+            key = "not needed"
+        elif src.credential_keys:
+            key = "set" if src.has_credentials() else ("missing" if cls.needs_key else "optional, not set")
+        else:
+            key = "not needed"
+        table.add_row(name, "yes" if s.source(name).enabled else "no", ",".join(cls.consumes),
+                      "offline" if cls.offline else _endpoint(src), key, f"{src.rate:g}", str(src.concurrency),
+                      f"{src.timeout:g}", _ttl(src.cache_ttl))
+    out.print(table)
+
+
+def _endpoint(src) -> str:
+    ep = src.endpoint
+    return ", ".join(map(str, ep)) if isinstance(ep, (list, tuple)) else str(ep)
+
+
+def _ttl(seconds: float) -> str:
+    return f"{seconds / 86400:g}d" if seconds >= 86400 else f"{seconds / 3600:g}h"
