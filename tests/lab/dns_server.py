@@ -9,6 +9,7 @@ import socket
 import socketserver
 import struct
 import threading
+import traceback
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -61,6 +62,7 @@ class LabDNSServer(LabServer):
         self.default_ttl = ttl
         self._records: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
         self._zone_lock = threading.Lock()
+        self.errors: list[str] = []  # tracebacks of answers that failed, for debugging tests
         if isinstance(zone, str):
             self.load_zone_text(zone)
         elif zone:
@@ -73,7 +75,7 @@ class LabDNSServer(LabServer):
         name = dns.name.from_text(qname, origin=dns.name.root)
         rrset = dns.rrset.from_text_list(
             name, ttl or self.default_ttl, dns.rdataclass.IN, rdtype, list(rdatas),
-            origin=dns.name.root,
+            origin=dns.name.root, relativize=False,
         )
         with self._zone_lock:
             self._records.setdefault(name, {})[rrset.rdtype] = rrset
@@ -167,8 +169,13 @@ class LabDNSServer(LabServer):
                 return os.urandom(int(fault.option("size", 64)))
             if fault.mode is Fault.LATENCY and self.pause(float(fault.option("delay", 1.0))):
                 return None
-        response = self._answer(query, fault.mode if fault else None,
-                                fault.options if fault else {})
+        try:
+            response = self._answer(query, fault.mode if fault else None,
+                                    fault.options if fault else {})
+        except Exception:  # a lab bug must show up as SERVFAIL, not as a client timeout
+            self.errors.append(traceback.format_exc())
+            response = dns.message.make_response(query)
+            response.set_rcode(dns.rcode.SERVFAIL)
         if transport == "udp":
             limit = UDP_LIMIT_WITHOUT_EDNS
             if query.edns >= 0:

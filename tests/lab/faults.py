@@ -54,8 +54,6 @@ class FaultTable:
     recover, which is how retry logic gets tested (429 twice, then 200).
     """
 
-    GLOBAL = None
-
     def __init__(self, normalize: Callable[[str], str] = lambda key: key):
         self._normalize = normalize
         self._plans: dict[str | None, FaultPlan] = {}
@@ -178,28 +176,25 @@ def send_slowly(sock: socket.socket, data: bytes, interval: float, stopping: thr
 class TrackedConnections:
     """Mixin for socketserver TCP servers: remember open connections so stop() can cut them."""
 
-    def _tracked(self) -> set[socket.socket]:
-        if not hasattr(self, "_open_connections"):
-            self._open_connections: set[socket.socket] = set()
-            self._connections_lock = threading.Lock()
-        return self._open_connections
+    def __init__(self, *args: Any, **kwargs: Any):
+        self._open_connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
 
     def process_request(self, request, client_address):  # type: ignore[no-untyped-def]
-        tracked = self._tracked()
         with self._connections_lock:
-            tracked.add(request)
+            self._open_connections.add(request)
         super().process_request(request, client_address)  # type: ignore[misc]
 
     def shutdown_request(self, request):  # type: ignore[no-untyped-def]
         with self._connections_lock:
-            self._tracked().discard(request)
+            self._open_connections.discard(request)
         super().shutdown_request(request)  # type: ignore[misc]
 
     def cut_all_connections(self) -> None:
-        tracked = self._tracked()
         with self._connections_lock:
-            open_now = list(tracked)
-            tracked.clear()
+            open_now = list(self._open_connections)
+            self._open_connections.clear()
         for sock in open_now:
             try:
                 sock.shutdown(socket.SHUT_RDWR)

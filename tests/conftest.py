@@ -1,0 +1,86 @@
+"""Test-wide fixtures: loopback lab servers, and a socket guard that keeps tests off the network."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+if str(TESTS_DIR) not in sys.path:  # `import lab` must work however pytest was started
+    sys.path.insert(0, str(TESTS_DIR))
+
+from lab import (  # noqa: E402
+    SITECUSTOMIZE_DIR,
+    LabDNSServer,
+    LabHTTPProxy,
+    LabHTTPServer,
+    LabWhoisServer,
+    socket_guard,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Installed before collection, so even import-time network access is caught.
+    socket_guard.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    socket_guard.uninstall()
+
+
+@pytest.fixture
+def dns_server() -> Iterator[LabDNSServer]:
+    with LabDNSServer() as server:
+        yield server
+
+
+@pytest.fixture
+def whois_server() -> Iterator[LabWhoisServer]:
+    with LabWhoisServer(trickle_interval=0.05) as server:
+        yield server
+
+
+@pytest.fixture
+def http_server() -> Iterator[LabHTTPServer]:
+    with LabHTTPServer(trickle_interval=0.05) as server:
+        yield server
+
+
+@pytest.fixture
+def http_proxy() -> Iterator[LabHTTPProxy]:
+    with LabHTTPProxy() as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="session")
+def lab_factory() -> Iterator[Callable[..., Any]]:
+    """Start lab servers that live for the whole session: lab_factory("http", routes={...})."""
+    kinds = {"dns": LabDNSServer, "whois": LabWhoisServer, "http": LabHTTPServer,
+             "proxy": LabHTTPProxy}
+    started: list[Any] = []
+
+    def make(kind: str, *args: Any, **kwargs: Any) -> Any:
+        server = kinds[kind](*args, **kwargs).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in reversed(started):
+        server.stop()
+
+
+@pytest.fixture
+def guarded_env() -> dict[str, str]:
+    """Environment for subprocesses: the socket guard via sitecustomize, and this repo importable."""
+    env = dict(os.environ)
+    paths = [str(SITECUSTOMIZE_DIR), str(REPO_ROOT)]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env[socket_guard.ENV_SWITCH] = "1"
+    return env

@@ -1,0 +1,68 @@
+"""The evidence store: append-only, hashed, verifiable, and the cache's memory."""
+
+import sqlite3
+
+from osint.store import Outcome, open_store
+from osint.store.evidence import sha256_hex
+
+
+def _record(store, key="A example.com", raw=b"answer bytes", outcome=Outcome.ANSWERED, source="dns"):
+    return store.record(run_id="r1", source=source, query_key=key, subject="domain:example.com",
+                        request={"qname": "example.com", "rdtype": "A"}, endpoint="127.0.0.1:53",
+                        outcome=outcome, raw=raw, duration_ms=1.5, tool_version="test")
+
+
+def test_raw_bytes_and_hash_are_kept_exactly(tmp_path):
+    store = open_store(str(tmp_path / "e.sqlite"))
+    raw = bytes(range(256)) * 3
+    oid = _record(store, raw=raw)
+    obs = store.get(oid)
+    assert obs.raw == raw
+    assert obs.sha256 == sha256_hex(raw)
+    assert obs.raw_size == len(raw)
+    assert obs.observed_at.endswith("Z")
+
+
+def test_nothing_is_overwritten_and_the_newest_answer_wins(tmp_path):
+    store = open_store(str(tmp_path / "e.sqlite"))
+    first = _record(store, raw=b"old")
+    second = _record(store, raw=b"new")
+    _record(store, raw=None, outcome=Outcome.TIMEOUT)  # a later failure does not hide the answer
+    assert store.get(first).raw == b"old"
+    assert store.latest("dns", "A example.com").id == second
+    assert store.latest_answers("dns") == {"A example.com": (second, store.get(second).observed_at)}
+    newest = list(store.newest_per_query())
+    assert [o.outcome for o in newest] == [Outcome.TIMEOUT]
+    assert store.counts() == {"dns": {"answered": 2, "timeout": 1}}
+
+
+def test_verify_reports_a_flipped_byte(tmp_path):
+    path = tmp_path / "e.sqlite"
+    store = open_store(str(path))
+    _record(store, key="A one.example", raw=b"first answer")
+    target = _record(store, key="A two.example", raw=b"second answer")
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE observations SET raw = ? WHERE id = ?", (b"second answeR", target))
+    store = open_store(str(path))
+    checked, bad = store.verify()
+    assert checked == 2
+    assert [m.observation_id for m in bad] == [target]
+    assert bad[0].stored == sha256_hex(b"second answer")
+
+
+def test_parses_are_appended_beside_their_observation(tmp_path):
+    store = open_store(str(tmp_path / "e.sqlite"))
+    oid = _record(store)
+    store.record_parse(oid, "dns@1", {"facts": [], "leads": ["ip:192.0.2.1"]})
+    store.record_parse(oid, "dns@2", {"facts": [], "leads": []})
+    assert store.latest_parse(oid) == {"facts": [], "leads": []}
+
+
+def test_opening_a_missing_store_without_create_names_the_path(tmp_path):
+    import pytest
+
+    from osint.errors import StoreError
+
+    with pytest.raises(StoreError, match="no evidence store here yet"):
+        open_store(str(tmp_path / "absent.sqlite"), create=False)
