@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
 import time
 from functools import lru_cache
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
@@ -42,12 +44,21 @@ def split_server(server: str, default_port: int = 53) -> tuple[str, int]:
 def fetch_dns(query: Query, timeout: float) -> Fetched:
     """Ask one DNS question of the server named in query.endpoint."""
     qname, rdtype = query.request["qname"], query.request["rdtype"]
-    host, port = split_server(query.endpoint)
-    msg = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232)
-    wire = msg.to_wire()
     start = time.monotonic()
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     meta: dict = {"server": query.endpoint}
+    try:
+        host, port = split_server(query.endpoint)
+        ipaddress.ip_address(host)  # a resolver must be an address: we cannot look up the resolver
+    except ValueError:
+        return Fetched(Outcome.UNREACHABLE, error=f"no usable DNS server {query.endpoint!r}; give nameservers "
+                       "as 'ip:port' in the source's settings", meta=meta, duration_ms=_ms(start))
+    try:
+        msg = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232)
+    except dns.exception.DNSException as exc:  # an empty or over-long label: not a question DNS can carry
+        return Fetched(Outcome.ERROR, error=f"cannot ask {rdtype} {qname!r}: {exc}", meta=meta,
+                       duration_ms=_ms(start))
+    wire = msg.to_wire()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         raw = _udp(wire, host, port, family, timeout, msg.id)
         answer = dns.message.from_wire(raw)

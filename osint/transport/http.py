@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 from typing import Any
@@ -100,6 +101,8 @@ def fetch_http(query: Query, timeout: float, max_bytes: int | None, policy: Addr
         except requests.exceptions.ReadTimeout:
             return fail(Outcome.TIMEOUT, f"{parts.hostname} did not answer within {timeout:g}s")
         except requests.exceptions.ConnectionError as exc:
+            if _not_http(exc):
+                return fail(Outcome.BAD_ANSWER, f"{parts.hostname} did not answer in HTTP")
             text = _reason(exc)
             if "refused" in text.lower():
                 return fail(Outcome.REFUSED, f"{parts.hostname} refused the connection")
@@ -184,6 +187,19 @@ def _retry_after(value: str | None) -> float | None:
             return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
         except (TypeError, ValueError):
             return None
+
+
+def _not_http(exc: BaseException) -> bool:
+    """True when the peer answered, but not in HTTP (garbage bytes): a bad answer, not a reset."""
+    stack, seen = [exc], 0
+    while stack and seen < 10:
+        e = stack.pop()
+        seen += 1
+        if isinstance(e, http.client.HTTPException) and not isinstance(e, http.client.RemoteDisconnected):
+            return True
+        stack += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
+        stack += [x for x in (e.__cause__, e.__context__) if x is not None]
+    return False
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,0 +1,118 @@
+"""Which autonomous system announces an IP, and whose it is, from Team Cymru's IP-to-ASN DNS service."""
+
+from __future__ import annotations
+
+import re
+from ipaddress import ip_address, ip_network
+from typing import Any
+
+import dns.exception
+import dns.message
+import dns.rdatatype
+from ipwhois.asn import IPASN
+from ipwhois.exceptions import ASNParseError, ASNRegistryError
+
+from ..transport.base import Query
+from .base import Parsed, ParseError, Source
+from .dns import cymru_asn_name, cymru_origin_name, dns_query, resolver_endpoint
+from .netcommon import OfflineNet, ip_node, reserved_answer, reserved_nodes, reserved_query, reserved_range
+
+# An AS name reads "HANDLE Organisation name, CC" or just "HANDLE, CC".
+_AS_NAME = re.compile(r"^\s*(?P<handle>[^\s,]+)(?:\s+-\s+|\s+)?(?P<org>.*?)(?:,\s*(?P<cc>[A-Z]{2}))?\s*$")
+_PARSER = IPASN(OfflineNet("1.1.1.1"))  # its parsers never look at the address
+
+
+class ASNSource(Source):
+    name = "asn"
+    description = "Origin AS, announced prefix and AS name from Team Cymru's DNS interface"
+    consumes = ("ip",)
+    produces = ("asn", "netblock", "org", "region")
+    default_endpoint = "system-resolver"
+    default_rate = 10.0
+    default_burst = 10
+    default_concurrency = 8
+    default_timeout = 5.0
+    default_retries = 2
+    ttl = 86400.0  # routing changes daily; yesterday's origin is still evidence of yesterday
+    version = "1"
+
+    def queries(self, node: str, depth: int) -> list[Query]:
+        kind, _, value = node.partition(":")
+        if kind != "ip":
+            return []
+        addr = str(ip_address(value))
+        if reserved_range(addr):
+            return [reserved_query(self.name, node, addr, depth)]
+        return [dns_query(self.name, node, cymru_origin_name(addr), "TXT", resolver_endpoint(self.settings), depth,
+                          key=f"origin {addr}", address=addr)]
+
+    def local_answer(self, query: Query) -> bytes:
+        return reserved_answer(query)
+
+    def parse(self, query: Query, raw: bytes, meta: dict[str, Any]) -> Parsed:
+        if query.transport == "local":
+            return Parsed(nodes=reserved_nodes(raw))
+        try:
+            msg = dns.message.from_wire(raw)
+        except dns.exception.DNSException as exc:
+            raise ParseError(f"asn: unreadable answer to {query.key}: {exc}") from exc
+        texts = [b"".join(rd.strings).decode("utf-8", "replace")
+                 for rrset in msg.answer if rrset.rdtype == dns.rdatatype.TXT for rd in rrset]
+        if not texts:
+            return Parsed()  # NXDOMAIN: Cymru knows no route for it
+        if "asn" in query.request:
+            return self._as_name(query, texts)
+        return self._origin(query, texts)
+
+    def _origin(self, query: Query, texts: list[str]) -> Parsed:
+        out = Parsed()
+        addr = query.request["address"]
+        ip = ip_address(addr)
+        readable = 0
+        for text in texts:
+            try:
+                fields = _PARSER.parse_fields_dns(text)
+                prefix = ip_network(fields["asn_cidr"], strict=False)
+            except (ASNRegistryError, ASNParseError, ValueError):
+                continue
+            readable += 1
+            block = f"netblock:{prefix}"
+            out.node(block, registry=fields["asn_registry"], allocated=fields["asn_date"] or None)
+            if ip in prefix:
+                out.fact(ip_node(addr), "in_netblock", block)
+            if fields["asn_country_code"]:
+                out.fact(block, "located_in", f"region:{fields['asn_country_code']}")
+            for number in fields["asn"].split():  # several origins: a multi-origin (MOAS) prefix
+                if not number.isdigit():
+                    continue
+                asn = f"asn:AS{number}"
+                out.fact(block, "announced_by", asn)
+                out.fact(ip_node(addr), "announced_by", asn)
+                key = f"asname AS{number}"
+                if key not in {f.key for f in out.followups}:
+                    out.followups.append(dns_query(self.name, asn, cymru_asn_name(number), "TXT", query.endpoint,
+                                                   query.depth, key=key, asn=f"AS{number}"))
+        if not readable:
+            raise ParseError(f"asn: no readable Team Cymru record for {addr}: {texts[0][:100]!r}")
+        return out
+
+    def _as_name(self, query: Query, texts: list[str]) -> Parsed:
+        out = Parsed()
+        asn = f"asn:{query.request['asn']}"
+        try:
+            fields = _PARSER.parse_fields_verbose_dns(texts[0])
+        except (ASNRegistryError, ASNParseError) as exc:
+            raise ParseError(f"asn: unreadable AS name record for {asn}: {exc}") from exc
+        description = fields.get("asn_description") or ""
+        m = _AS_NAME.match(description)
+        handle = m.group("handle") if m else description
+        org_name = (m.group("org").strip() if m else "") or handle
+        country = fields.get("asn_country_code") or (m.group("cc") if m else None)
+        out.node(asn, as_name=handle, description=description or None, registry=fields.get("asn_registry"),
+                 allocated=fields.get("asn_date") or None, country=country)
+        if org_name:
+            org = f"org:{org_name}"
+            out.fact(asn, "operated_by", org, source="cymru as name")
+            if country:
+                out.fact(org, "located_in", f"region:{country}", source="cymru as name")
+        return out
