@@ -46,15 +46,13 @@ def graph(
     out_path: Path = typer.Option(None, "--out", help="Output file (a directory for csv); default graphs/<case-id>.<ext>."),
     case_only: bool = typer.Option(False, "--case-only", help="Use the case file alone, not the evidence store."),
 ) -> None:
+    from ..export import default_path
     from ..export import export as write
 
     with errors():
         c, g = _build(case, case_only)
-        target = out_path or Path("graphs") / (c.id if export != Format.csv else f"{c.id}-csv")
-        if out_path is None and export != Format.csv:
-            target = target.with_suffix(f".{export.value}")
-        written = write(g, export.value, target)
-    names = ", ".join(str(p) for p in (written if isinstance(written, (list, tuple)) else [written or target]))
+        written = write(g, export.value, out_path or default_path(c.id, export.value))
+    names = ", ".join(str(p) for p in written)
     out.print(f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges -> {names}", markup=False, highlight=False)
 
 
@@ -67,7 +65,7 @@ def attribute(
     with errors():
         c, g = _build(case, False)
         results = attr.attribute(g, c)
-        leads = attr.new_leads(g, c)
+        leads = attr.new_leads(g)
     if fmt == ReportFormat.json:
         out.print(attr.to_json(results, leads), markup=False, highlight=False, soft_wrap=True)
         return
@@ -78,14 +76,17 @@ def attribute(
     for col in ("claim", "status", "best evidence path"):
         table.add_column(col, overflow="fold")
     for r in results:
-        table.add_row(r.claim_text, r.status_text, r.path_text)
+        status = f"corroborated by {r.n_sources} independent source(s)" if r.status == "corroborated" else r.status
+        best = f"{attr.path_text(r.best)} [{', '.join(sorted(r.best.sources))}]" if r.best else r.reason
+        claim = f"{r.subject} {r.relation} {r.object}" + (f"\n({r.source})" if r.source else "")
+        table.add_row(claim, status, best)
     out.print(table)
     if leads:
         lt = Table(title="new leads (found by enrichment, not in the case file)")
         for col in ("lead", "kind", "connects to", "via"):
             lt.add_column(col, overflow="fold")
         for lead in leads:
-            lt.add_row(lead.node, lead.kind, lead.connects_to, lead.path_text)
+            lt.add_row(lead.node, lead.kind, lead.near, attr.path_text(lead.path))
         out.print(lt)
 
 
@@ -97,8 +98,14 @@ def explain(
 ) -> None:
     from ..graph import attribute as attr
 
+    from ..errors import OsintError
+
     with errors():
         c, g = _build(case, False)
+        for node in (a, b):
+            if node not in g:
+                raise OsintError(f"{node}: no such node in the graph of {c.id} (node ids look like ip:192.0.2.1, "
+                                 "domain:example.com, company:<USCC>)")
         paths = attr.explain(g, a, b, k=k)
     if not paths:
         out.print(f"no evidence path between {a} and {b}", markup=False)
@@ -107,6 +114,8 @@ def explain(
         table = Table(title=f"path {i}")
         for col in ("from", "relation", "to", "sources", "evidence", "when"):
             table.add_column(col, overflow="fold")
-        for hop in path:
-            table.add_row(hop.source, hop.relation, hop.target, hop.sources, hop.evidence, hop.when)
+        for hop in path.hops:
+            arrow = hop.relation if hop.forward else f"{hop.relation} (reverse)"
+            when = " .. ".join(x for x in (hop.first_seen, hop.last_seen) if x) or (hop.observed_at or "")
+            table.add_row(hop.frm, arrow, hop.to, ", ".join(hop.sources), ", ".join(hop.evidence), when)
         out.print(table)
