@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from ..store import Outcome
 
@@ -53,5 +54,7 @@ def redact(text: str | None, secrets: list[str]) -> str | None:
         return None
     for s in secrets:
         if s and len(s) >= 3:
-            text = text.replace(s, REDACTED)
+            # The secret as written, and as it appears once a library has put it in a URL.
+            for form in {s, quote(s, safe=""), quote_plus(s), quote(s)}:
+                text = text.replace(form, REDACTED)
     return text

@@ -116,6 +116,11 @@ def fetch_http(query: Query, timeout: float, max_bytes: int | None, policy: Addr
                 location = urljoin(url, resp.headers.get("Location", ""))
                 meta["redirects"].append({"status": resp.status_code, "from": redact(url, secrets),
                                           "to": redact(location, secrets)})
+                if urlsplit(location).netloc != parts.netloc:
+                    # Credentials were given for the server we asked, not for wherever it sends us.
+                    auth = None
+                    if kind == "header":
+                        headers.pop(query.auth[1], None)
                 url, params, trusted = location, {}, False  # a redirect target is the answer's choice
                 continue
             meta.update(status=resp.status_code, headers=_headers(resp), final_url=redact(resp.url, secrets))
