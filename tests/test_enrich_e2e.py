@@ -49,7 +49,10 @@ def _newest(store: Path) -> set[tuple[str, str, str]]:
 
 def _count(store: Path) -> int:
     with sqlite3.connect(store) as db:
-        return db.execute("SELECT count(*) FROM observations").fetchone()[0]
+        try:
+            return db.execute("SELECT count(*) FROM observations").fetchone()[0]
+        except sqlite3.OperationalError:  # the run has created the file but not yet its tables
+            return 0
 
 
 def test_enrich_asks_every_source_then_answers_from_the_store(lab, guarded_env, tmp_path):

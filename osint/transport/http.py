@@ -76,7 +76,7 @@ def fetch_http(query: Query, timeout: float, max_bytes: int | None, policy: Addr
         proxied = bool(get_environ_proxies(url))
         try:
             policy.check_literal(parts.hostname, trusted=trusted)
-            if not proxied and not trusted and not policy.allow_private:
+            if not proxied and not trusted:
                 policy.check_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
                                   trusted=False)
         except BlockedAddress as exc:

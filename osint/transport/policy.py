@@ -14,6 +14,18 @@ class BlockedAddress(Exception):
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 
 
+def _unmapped(addr: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    ip = ipaddress.ip_address(addr)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    return ip
+
+
+def is_metadata(addr: str) -> bool:
+    """Cloud metadata services: never followed from an answer, even where private networks are allowed."""
+    return _unmapped(addr) in _METADATA
+
+
 def is_internal(addr: str) -> bool:
     ip = ipaddress.ip_address(addr)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
@@ -34,9 +46,9 @@ class AddressPolicy:
         except socket.gaierror as exc:
             raise OSError(f"cannot resolve {host}: {exc.strerror}") from None
         addrs = sorted({i[4][0] for i in infos})
-        if not trusted and not self.allow_private:
+        if not trusted:
             for a in addrs:
-                if is_internal(a):
+                if is_metadata(a) or (not self.allow_private and is_internal(a)):
                     raise BlockedAddress(f"{host} resolves to {a}, an internal address; not followed "
                                          "(set enrich.allow_private = true to allow)")
         return addrs
@@ -47,6 +59,7 @@ class AddressPolicy:
             ipaddress.ip_address(host.strip("[]"))
         except ValueError:
             return
-        if not trusted and not self.allow_private and is_internal(host.strip("[]")):
+        addr = host.strip("[]")
+        if not trusted and (is_metadata(addr) or (not self.allow_private and is_internal(addr))):
             raise BlockedAddress(f"{host} is an internal address; not followed "
                                  "(set enrich.allow_private = true to allow)")
