@@ -1,0 +1,1 @@
+"""Importers: evidence that arrives as files (exports from other tools) rather than from the network."""

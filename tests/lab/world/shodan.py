@@ -1,0 +1,32 @@
+"""The lab world's Shodan: /shodan/host/{ip} for two servers that share an SSH host key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..http_server import HTTPRequest, Response
+
+NAME = "shodan"
+DATA = Path(__file__).resolve().parents[2] / "data" / "lab" / "shodan"
+PREFIX = "/shodan/"
+API_KEY = "LabShodanKey0123456789abcdefABCD"  # planted: tests grep the evidence store for it
+
+
+def host_answer(request: HTTPRequest) -> Response:
+    if request.params.get("key") != API_KEY:
+        return Response(401, "<html><head><title>401 Unauthorized</title></head><body><h1>401 Unauthorized</h1>"
+                             "<p>Please provide a valid API key.</p></body></html>", content_type="text/html")
+    ip = request.path[len(PREFIX + "host/"):]
+    path = DATA / f"{ip}.json"
+    if "/" in ip or not path.is_file():
+        return Response(404, {"error": "No information available for that IP."})
+    return Response(200, path.read_bytes(), content_type="application/json; charset=utf-8")
+
+
+def install(lab: Any) -> None:
+    lab.http.add_route("GET", PREFIX + "host/", host_answer, prefix=True)
+
+
+def settings(lab: Any) -> dict[str, Any]:
+    return {"url": lab.http.url, "api_key": API_KEY}
