@@ -31,14 +31,19 @@ def fetch(source: Source, query: Query, policy: AddressPolicy) -> Fetched:
     return fetched
 
 
-def record(store, run_id: str, source: Source, query: Query, fetched: Fetched) -> int:
-    """Store the untouched answer (before anyone parses it); return the observation id."""
-    return store.record(
+def observation_fields(run_id: str, source: Source, query: Query, fetched: Fetched) -> dict:
+    """What the store keeps of one answer: the question, where it went, and the untouched bytes."""
+    return dict(
         run_id=run_id, source=source.name, query_key=query.key, subject=query.subject,
         request=query.request, endpoint=fetched.endpoint or query.endpoint, outcome=fetched.outcome,
         raw=fetched.raw, duration_ms=fetched.duration_ms, error=fetched.error, meta=fetched.meta,
         tool_version=__version__,
     )
+
+
+def record(store, run_id: str, source: Source, query: Query, fetched: Fetched) -> int:
+    """Store the untouched answer (before anyone parses it); return the observation id."""
+    return store.record(**observation_fields(run_id, source, query, fetched))
 
 
 def parse_stored(source: Source, query: Query, raw: bytes | None, meta: dict) -> Parsed:

@@ -19,7 +19,8 @@ from ..sources import Parsed, ParseError, Source, SourceContext, registered_sour
 from ..store import EvidenceStore, Outcome
 from ..transport.base import Fetched, Query
 from ..transport.policy import AddressPolicy
-from .execute import fetch, parse_stored, record
+from ..store.writer import BatchWriter
+from .execute import fetch, observation_fields, parse_stored
 from .limits import TRANSIENT, Breaker, TokenBucket, backoff
 
 log = logging.getLogger("osint.enrich")
@@ -157,6 +158,7 @@ class Enricher:
         workers = min(64, max(4, sum(min(s.concurrency, self.concurrency) for s in self.sources)))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="osint-fetch")
         self._sems = {s.name: asyncio.Semaphore(min(s.concurrency, self.concurrency)) for s in self.sources}
+        self.writer = BatchWriter(self.store, asyncio.get_running_loop())
         try:
             seen: set[str] = set()
             level = self.seeds()
@@ -170,6 +172,7 @@ class Enricher:
                 level = self._next_level(leads_by_pivot, seen) if depth < self.depth else []
             self.report.nodes = len(seen)
         finally:
+            await self.writer.close()
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _enrich_level(self, nodes: list[str], depth: int) -> dict[str, list[str]]:
@@ -242,10 +245,10 @@ class Enricher:
                     parsed = parse_stored(src, q, fetched.raw, fetched.meta)
                 except ParseError as exc:
                     stats.parse_failed += 1
-                    self.store.record_parse(obs_id, src.parser_id(), {"error": str(exc)})
+                    self.writer.parse(obs_id, src.parser_id(), {"error": str(exc)})
                     log.warning("%s", exc)
                 else:
-                    self.store.record_parse(obs_id, src.parser_id(), parsed.to_json())
+                    self.writer.parse(obs_id, src.parser_id(), parsed.to_json())
         if parsed is None:
             return []
         leads = list(parsed.leads)
@@ -279,7 +282,7 @@ class Enricher:
             self.report.stats[src.name].parse_failed += 1
             log.warning("%s", exc)
             return None
-        self.store.record_parse(obs_id, src.parser_id(), parsed.to_json())
+        self.writer.parse(obs_id, src.parser_id(), parsed.to_json())
         return parsed
 
     async def _fetch_with_retries(self, src: Source, q: Query) -> tuple[Fetched, int]:
@@ -289,14 +292,18 @@ class Enricher:
         attempt = 0
         while True:
             reason = self.breaker.open_reason(f"{src.name}|{server}")
+            if reason is None:
+                async with self._sems[src.name]:
+                    # Checked again once our turn has come: the questions ahead of us may have opened it.
+                    reason = self.breaker.open_reason(f"{src.name}|{server}")
+                    if reason is None:
+                        await bucket.acquire()
+                        fetched = await loop.run_in_executor(self._pool, fetch, src, q, self.policy)
             if reason:
                 fetched = Fetched(Outcome.RATE_LIMITED if "429" in reason else Outcome.UNREACHABLE,
                                   error=f"not sent: {reason}", meta={"sent": False}, endpoint=q.endpoint)
-                return fetched, record(self.store, self.run_id, src, q, fetched)
-            async with self._sems[src.name]:
-                await bucket.acquire()
-                fetched = await loop.run_in_executor(self._pool, fetch, src, q, self.policy)
-            obs_id = record(self.store, self.run_id, src, q, fetched)
+                return fetched, await self.writer.observation(observation_fields(self.run_id, src, q, fetched))
+            obs_id = await self.writer.observation(observation_fields(self.run_id, src, q, fetched))
             self.breaker.observe(f"{src.name}|{server}", fetched.outcome, fetched.error)
             if fetched.outcome not in TRANSIENT or attempt >= src.retries:
                 return fetched, obs_id

@@ -177,41 +177,38 @@ class EvidenceStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def record(
-        self,
-        *,
-        run_id: str,
-        source: str,
-        query_key: str,
-        subject: str,
-        request: dict[str, Any],
-        endpoint: str,
-        outcome: Outcome,
-        raw: bytes | None,
-        duration_ms: float,
-        error: str | None = None,
-        meta: dict[str, Any] | None = None,
-        tool_version: str,
-        observed_at: str | None = None,
-    ) -> int:
-        """Store one raw answer (before anyone parses it) and return its observation id."""
-        row = dict(
-            run_id=run_id, source=source, query_key=query_key, subject=subject,
-            request=json.dumps(request, sort_keys=True, ensure_ascii=False), endpoint=endpoint,
-            observed_at=observed_at or utcnow(), duration_ms=round(duration_ms, 3),
-            outcome=str(outcome), error=error, raw=raw, raw_size=len(raw or b""),
-            sha256=sha256_hex(raw), meta=json.dumps(meta or {}, sort_keys=True, ensure_ascii=False),
-            tool_version=tool_version,
-        )
+    def record(self, **fields: Any) -> int:
+        """Store one raw answer (before anyone parses it) and return its observation id.
+
+        Fields: run_id, source, query_key, subject, request, endpoint, outcome, raw, duration_ms,
+        error, meta, tool_version, observed_at (default now).
+        """
         with self.engine.begin() as conn:
-            return conn.execute(observations.insert().values(**row)).inserted_primary_key[0]
+            return self.insert_observation(conn, fields)
+
+    @staticmethod
+    def insert_observation(conn: Any, f: dict[str, Any]) -> int:
+        raw = f.get("raw")
+        row = dict(
+            run_id=f["run_id"], source=f["source"], query_key=f["query_key"], subject=f["subject"],
+            request=json.dumps(f["request"], sort_keys=True, ensure_ascii=False), endpoint=f["endpoint"],
+            observed_at=f.get("observed_at") or utcnow(), duration_ms=round(f["duration_ms"], 3),
+            outcome=str(f["outcome"]), error=f.get("error"), raw=raw, raw_size=len(raw or b""),
+            sha256=sha256_hex(raw), meta=json.dumps(f.get("meta") or {}, sort_keys=True, ensure_ascii=False),
+            tool_version=f["tool_version"],
+        )
+        return conn.execute(observations.insert().values(**row)).inserted_primary_key[0]
+
+    @staticmethod
+    def insert_parse(conn: Any, observation_id: int, parser: str, parsed: dict[str, Any]) -> None:
+        conn.execute(parses.insert().values(
+            observation_id=observation_id, parser=parser,
+            parsed=json.dumps(parsed, sort_keys=True, ensure_ascii=False), created_at=utcnow(),
+        ))
 
     def record_parse(self, observation_id: int, parser: str, parsed: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
-            conn.execute(parses.insert().values(
-                observation_id=observation_id, parser=parser,
-                parsed=json.dumps(parsed, sort_keys=True, ensure_ascii=False), created_at=utcnow(),
-            ))
+            self.insert_parse(conn, observation_id, parser, parsed)
 
     def start_run(self, run_id: str, command: str) -> None:
         with self.engine.begin() as conn:

@@ -1,0 +1,86 @@
+"""Batched writes for the enrichment engine: one transaction per batch, off the event loop.
+
+An observation's id is handed back only once its transaction has committed, so a source never
+parses an answer that is not yet safely stored. A crash loses at most the batch in flight: those
+questions have no stored answer and are simply asked again by the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from typing import Any
+
+from .evidence import EvidenceStore
+
+MAX_BATCH = 500
+_STOP = object()
+
+
+class BatchWriter:
+    def __init__(self, store: EvidenceStore, loop: asyncio.AbstractEventLoop):
+        self.store = store
+        self.loop = loop
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._work, name="osint-store-writer", daemon=True)
+        self._thread.start()
+
+    async def observation(self, fields: dict[str, Any]) -> int:
+        future = self.loop.create_future()
+        self._queue.put(("obs", fields, future))
+        return await future
+
+    def parse(self, observation_id: int, parser: str, parsed: dict[str, Any]) -> None:
+        self._queue.put(("parse", (observation_id, parser, parsed), None))
+
+    async def close(self) -> None:
+        self._queue.put(_STOP)
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[tuple[str, Any, Any]]) -> None:
+        done: list[tuple[Any, int]] = []
+        try:
+            with self.store.engine.begin() as conn:
+                for kind, payload, future in batch:
+                    if kind == "obs":
+                        done.append((future, self.store.insert_observation(conn, payload)))
+                    else:
+                        self.store.insert_parse(conn, *payload)
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting question, never swallowed
+            for kind, _, future in batch:
+                if future is not None:
+                    self.loop.call_soon_threadsafe(_fail, future, exc)
+            return
+        for future, oid in done:
+            self.loop.call_soon_threadsafe(_resolve, future, oid)
+
+
+def _resolve(future: asyncio.Future, value: int) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _fail(future: asyncio.Future, exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
