@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,10 @@ from ..errors import ExitStatus, OsintError
 
 DEFAULT_CASE = "data/seeds.yaml"
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Logs and pipes get wide tables instead of rich's 80-column default; a terminal keeps its own width.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+out = Console(soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
 
 
 @dataclass

@@ -91,8 +91,8 @@ def _print_report(report: RunReport, store: str) -> None:
             failed = ", ".join(x for x in (failed, f"not asked (offline) {st.not_asked}") if x)
         table.add_row(name, str(st.asked), str(st.answered), str(st.cached), str(st.no_record), failed or "-",
                       str(st.parse_failed))
-    for name, why in report.skipped_sources.items():
-        table.add_row(name, "-", "-", "-", "-", f"skipped: {why}", "-")
+    for name in report.skipped_sources:
+        table.add_row(name, "-", "-", "-", "-", "skipped (see notice above)", "-")
     out.print(table)
     extra = []
     if report.shared_infrastructure:
