@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from osint.facts import NODE_KINDS
 from osint.graph import style
 
@@ -23,9 +25,10 @@ def test_node_size_grows_with_degree():
     assert sizes == sorted(sizes) and sizes[0] > 0
 
 
-def test_the_readme_legend_matches_style_py():
-    text = README.read_text("utf-8")
+@pytest.mark.parametrize("readme", [README, README.parents[1] / "README.md"], ids=["graphs", "top"])
+def test_the_readme_legends_match_style_py(readme):
+    text = readme.read_text("utf-8")
     legend = text.split("<!-- legend:start -->\n", 1)[1].split("<!-- legend:end -->", 1)[0]
     assert legend == style.legend_markdown(), (
-        "graphs/README.md has an old colour legend: paste the output of `python -m osint.graph.style` "
+        f"{readme} has an old colour legend: paste the output of `python -m osint.graph.style` "
         "between the legend markers")
