@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -65,6 +66,17 @@ def test_enrich_asks_every_source_then_answers_from_the_store(lab, guarded_env, 
     assert {"dns", "whois", "rdap", "asn", "pdns", "shodan", "ct", "web", "cn-registry"} <= sources, first.stdout
     asked = lab.total_requests()
     assert asked > 50
+    # Every claim of the case gets a status; evidence corroborates the lab's real links.
+    claims = osint(["--config", str(cfg), "attribute", "--case", str(CASE), "--format", "json"], env, tmp_path)
+    assert claims.returncode == 0, claims.stderr
+    result = json.loads(claims.stdout)
+    status = {(c["subject"], c["relation"]): c["status"] for c in result["claims"] if c["relation"] != "uses_email"}
+    assert len(result["claims"]) == 15 and set(status.values()) <= {"corroborated", "uncorroborated", "contradicted"}
+    assert status[("ip:100.64.1.11", "alleged_server_of")] == "corroborated"  # passive DNS at the incident
+    assert status[("company:91440300MA5LAB018T", "suspected_operator_of")] == "corroborated"  # WHOIS, pinyin
+    assert status[("account:x:labbot_example", "account_of")] == "uncorroborated"  # nothing asks X
+    leads = {lead["node"] for lead in result["leads"]}
+    assert {"domain:api.example.com", "email:ops@example.net", "org:Shenzhen Shiyanyi Network Technology Co., Ltd."} <= leads
     # Every answer is stored with its hash and verifies.
     check = osint(["--config", str(cfg), "evidence", "verify"], env, tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr

@@ -20,8 +20,8 @@ DEFAULT_CASE = "data/seeds.yaml"
 
 # Logs and pipes get wide tables instead of rich's 80-column default; a terminal keeps its own width.
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
-out = Console(soft_wrap=True, width=_WIDTH)
-err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
+out = Console(soft_wrap=True, width=_WIDTH, emoji=False)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH, emoji=False)
 
 
 @dataclass
