@@ -1,6 +1,5 @@
 """Configuration: the TOML file, environment overrides, and secrets that never print."""
 
-import os
 
 import pytest
 

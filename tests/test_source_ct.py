@@ -8,7 +8,8 @@ import pytest
 from lab.world import ct as world
 
 from osint.engine.execute import ask_once
-from osint.sources.ct import CTSource, registrable_domain
+from osint.sources.ct import CTSource
+from osint.sources.netcommon import registrable_domain
 from osint.store import EvidenceStore, Outcome
 from source_helpers import clear_env_proxies, facts, lab_with, make_source
 

@@ -3,49 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 from ..case.normalize import NormalizeError, normalize_domain
 from ..store import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError, Source
+from .netcommon import iso_utc_text, registrable_domain
 
 CRTSH_URL = "https://crt.sh/"
 MAX_CERTIFICATES = 2000
-
-# Public suffixes under which the registrable domain has three labels. Not the whole Public
-# Suffix List: the ones this casework meets (Chinese, Hong Kong, and the common others).
-_SECOND_LEVEL = {
-    "com.cn", "net.cn", "org.cn", "gov.cn", "edu.cn", "ac.cn", "ah.cn", "bj.cn", "gd.cn", "sh.cn",
-    "sz.cn", "zj.cn", "js.cn", "com.hk", "net.hk", "org.hk", "edu.hk", "gov.hk", "idv.hk",
-    "com.tw", "net.tw", "org.tw", "idv.tw", "com.sg", "com.my", "co.jp", "ne.jp", "or.jp",
-    "co.kr", "or.kr", "co.uk", "org.uk", "me.uk", "ltd.uk", "com.au", "net.au", "org.au",
-    "co.nz", "com.br", "com.ru", "com.ua", "co.in", "co.id", "com.ph", "com.vn", "co.th", "in.th",
-    "com.tr", "com.mx", "com.ar", "co.za", "com.mo",
-}
-
-
-def registrable_domain(name: str) -> str:
-    """example.com for www.api.example.com; example.com.cn for www.example.com.cn."""
-    labels = name.split(".")
-    if len(labels) >= 3 and ".".join(labels[-2:]) in _SECOND_LEVEL:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
-
-
-def _iso(text: Any) -> str | None:
-    """crt.sh writes naive UTC times ('2019-12-07T00:00:00')."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def _serial(value: Any) -> str | None:
     """Lowercase hex without leading zeros, the form the Shodan source writes too, so the two meet."""
@@ -105,7 +72,9 @@ class CTSource(Source):
         if kind != "domain" or not value:
             return []
         # One question per registrable domain: %.example.com already covers www.example.com.
-        domain = registrable_domain(value)
+        domain = registrable_domain(value, special_use=True)
+        if domain is None:
+            return []
         request = {"url": self.base_url, "params": {"q": f"%.{domain}", "output": "json"},
                    "headers": {"Accept": "application/json"}}
         return [Query(self.name, f"crtsh %.{domain}", f"domain:{domain}", "http", request, self.base_url,
@@ -143,10 +112,10 @@ class CTSource(Source):
             if not isinstance(crtsh_id, int):
                 continue
             cert = f"certificate:crtsh-{crtsh_id}"
-            not_before, not_after = _iso(entry.get("not_before")), _iso(entry.get("not_after"))
+            not_before, not_after = iso_utc_text(entry.get("not_before")), iso_utc_text(entry.get("not_after"))
             out.node(cert, crtsh_id=crtsh_id, serial=_serial(entry.get("serial_number")),
                      issuer=entry.get("issuer_name"), issuer_ca_id=entry.get("issuer_ca_id"),
-                     common_name=entry.get("common_name"), not_before=not_before, not_after=not_after, logged=_iso(entry.get("entry_timestamp")))
+                     common_name=entry.get("common_name"), not_before=not_before, not_after=not_after, logged=iso_utc_text(entry.get("entry_timestamp")))
             for name, wildcard in _names(entry).items():
                 out.fact(cert, "certificate_names", f"domain:{name}", first_seen=not_before, last_seen=not_after,
                          wildcard=wildcard or None)

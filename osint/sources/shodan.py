@@ -7,7 +7,7 @@ import binascii
 import codecs
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterator
 
 from shodan.helpers import get_ip
@@ -16,6 +16,7 @@ from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
 from ..store import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError, Source
+from .netcommon import iso_utc_text
 
 SHODAN_URL = "https://api.shodan.io"
 SAN_OID = b"\x06\x03\x55\x1d\x11"  # 2.5.29.17 subjectAltName, DER-encoded
@@ -112,19 +113,6 @@ def _asn1_time(text: Any) -> str | None:
         return datetime.strptime(text, "%Y%m%d%H%M%SZ").strftime("%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
         return None
-
-
-def _iso(text: Any) -> str | None:
-    """Shodan timestamps are naive UTC ('2023-07-15T08:18:47.550779')."""
-    if not isinstance(text, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ssh_sha256(key_b64: Any) -> str | None:
@@ -228,7 +216,7 @@ class ShodanSource(Source):
         out = Parsed()
         ip = normalize_ip(get_ip(host) if ("ip_str" in host or "ipv6" in host) else query.subject.partition(":")[2])
         ipn = f"ip:{ip}"
-        seen = _iso(host.get("last_update"))
+        seen = iso_utc_text(host.get("last_update"))
 
         vulns = set(_vulns(host.get("vulns")))
         for b in _banners(host):
@@ -266,7 +254,7 @@ class ShodanSource(Source):
     def _service(self, out: Parsed, ipn: str, ip: str, b: dict[str, Any], certs_done: set[str]) -> None:
         transport = b.get("transport") if b.get("transport") in ("tcp", "udp") else "tcp"
         svc = f"service:{ip}:{b['port']}/{transport}"
-        when = _iso(b.get("timestamp"))
+        when = iso_utc_text(b.get("timestamp"))
         http = b.get("http") if isinstance(b.get("http"), dict) else {}
         favicon = http.get("favicon") if isinstance(http.get("favicon"), dict) else {}
         out.node(svc, port=b["port"], transport=transport, product=b.get("product"), version=b.get("version"),
