@@ -303,8 +303,9 @@ class Enricher:
                 fetched = Fetched(Outcome.RATE_LIMITED if "429" in reason else Outcome.UNREACHABLE,
                                   error=f"not sent: {reason}", meta={"sent": False}, endpoint=q.endpoint)
                 return fetched, await self.writer.observation(observation_fields(self.run_id, src, q, fetched))
-            obs_id = await self.writer.observation(observation_fields(self.run_id, src, q, fetched))
+            # Count the outcome before waiting on the store, so that questions queued behind us see it.
             self.breaker.observe(f"{src.name}|{server}", fetched.outcome, fetched.error)
+            obs_id = await self.writer.observation(observation_fields(self.run_id, src, q, fetched))
             if fetched.outcome not in TRANSIENT or attempt >= src.retries:
                 return fetched, obs_id
             wait = fetched.retry_after if fetched.retry_after is not None else backoff(attempt)
