@@ -1,14 +1,15 @@
-"""`osint evidence list|show|verify`: look into the store and prove it is intact."""
+"""`osint evidence list|show|verify|bundle|verify-bundle`: look into the store, prove it is intact, hand it over."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from ..store import open_store
-from .common import err, errors, out, settings
+from .common import CaseOption, err, errors, load, out, settings
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -80,3 +81,54 @@ def verify() -> None:
         out.print(f"{checked} observations checked, {len(bad)} do not match their SHA-256", markup=False)
         raise typer.Exit(1)
     out.print(f"{checked} observations checked, all match their SHA-256; database integrity ok", markup=False)
+
+
+@app.command("bundle", help="Pack every raw answer, a manifest of SHA-256 hashes, the graphs and the case "
+                            "file into one zip that anyone can verify offline.")
+def bundle(
+    out_path: Path = typer.Option(..., "--out", help="The bundle to write, e.g. evidence.zip."),
+    case: str = CaseOption,
+) -> None:
+    from ..store.bundle import BundleError, write_bundle
+
+    with errors():
+        s = settings()
+        c = load(case)
+        store = open_store(s.store, create=False)
+        try:
+            summary = write_bundle(store, c, out_path)
+        except OSError as exc:
+            raise BundleError(f"{out_path}: cannot write the bundle: {exc.strerror or exc}") from None
+        finally:
+            store.close()
+    for ev in summary.damaged:
+        err.print(f"warning: {ev}: stored bytes no longer match their SHA-256; bundled as they are "
+                  "(run `osint evidence verify`)", markup=False, highlight=False)
+    out.print(f"{summary.path}: {summary.observations} observations ({summary.raw_files} raw answers), "
+              f"{summary.files} files, {summary.size} bytes", markup=False, highlight=False)
+    out.print(f"manifest SHA-256 {summary.manifest_sha256} (write it down: it vouches for the whole bundle)",
+              markup=False, highlight=False)
+
+
+@app.command("verify-bundle", help="Check a bundle offline against its manifest; exit 1 naming every file "
+                                   "that does not match, 2 when it is not a bundle.")
+def verify_bundle(
+    path: Path = typer.Argument(..., help="The bundle (zip) to check."),
+) -> None:
+    from ..store.bundle import manifest_sha256
+    from ..store.bundle import verify_bundle as check
+
+    # No settings(), no store, no case: a bundle is checked by whoever receives it, on any machine.
+    with errors():
+        problems = check(path)
+        digest = None if problems else manifest_sha256(path)
+    for p in problems:
+        err.print(f"MISMATCH {p.name}: {p.reason}", markup=False, highlight=False)
+    if problems:
+        out.print(f"{path}: {len(problems)} problem(s); the bundle is not as it was written", markup=False,
+                  highlight=False)
+        raise typer.Exit(1)
+    out.print(f"{path}: every file matches the manifest, and the manifest matches manifest.sha256", markup=False,
+              highlight=False)
+    out.print(f"manifest SHA-256 {digest} (compare it with the one recorded when the bundle was made)",
+              markup=False, highlight=False)

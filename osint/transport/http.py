@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import logging
 import threading
 import time
 from typing import Any
@@ -20,6 +21,47 @@ from .policy import AddressPolicy, BlockedAddress
 DEFAULT_MAX_BYTES = 10_000_000
 USER_AGENT = f"osint/{__version__} (+evidence collection for an investigation)"
 _local = threading.local()
+
+
+class _ScrubCredentials(logging.Filter):
+    """Takes every credential this transport has put on the wire out of urllib3's log records.
+
+    urllib3 logs the whole request URL, query string and all, at DEBUG for every request and as a
+    WARNING when a server sends malformed headers; Shodan's key travels in that query string.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: tuple[str, ...] = ()  # replaced, never mutated: worker threads read it unlocked
+        self._lock = threading.Lock()
+
+    def add(self, secrets: list[str]) -> None:
+        if all(s in self._secrets for s in secrets):
+            return
+        with self._lock:
+            self._secrets = tuple(sorted(set(self._secrets) | set(secrets), key=len, reverse=True))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = list(self._secrets)
+        if not secrets:
+            return True
+        message = record.getMessage()
+        clean = redact(message, secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:  # formatted here, so that handlers reuse the clean text
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, secrets)
+        return True
+
+
+_scrub = _ScrubCredentials()
+# A logger's filters see only the records logged on it, not its children's: attach to each.
+for _name in sorted({"urllib3", "urllib3.connection", "urllib3.connectionpool", "urllib3.response",
+                     "urllib3.poolmanager", "urllib3.util.retry", "requests",
+                     *(n for n in logging.root.manager.loggerDict if n.startswith(("urllib3.", "requests.")))}):
+    logging.getLogger(_name).addFilter(_scrub)
 
 
 def _session() -> requests.Session:
@@ -46,6 +88,7 @@ def fetch_http(query: Query, timeout: float, max_bytes: int | None, policy: Addr
     req = query.request
     max_bytes = max_bytes or DEFAULT_MAX_BYTES
     secrets = [v for v in credentials.values() if v]
+    _scrub.add(secrets)
     start = time.monotonic()
     deadline = start + timeout
     url = req["url"]
@@ -123,7 +166,9 @@ def fetch_http(query: Query, timeout: float, max_bytes: int | None, policy: Addr
                         headers.pop(query.auth[1], None)
                 url, params, trusted = location, {}, False  # a redirect target is the answer's choice
                 continue
-            meta.update(status=resp.status_code, headers=_headers(resp), final_url=redact(resp.url, secrets))
+            # Headers too: a redirect chain cut off at its limit leaves a Location that may echo the key.
+            meta.update(status=resp.status_code, headers={k: redact(v, secrets) for k, v in _headers(resp).items()},
+                        final_url=redact(resp.url, secrets))
             try:
                 body, cut = _read_body(resp, max_bytes, deadline)
             except (TimeoutError, urllib3.exceptions.ReadTimeoutError):
