@@ -94,6 +94,11 @@ def _print_report(report: RunReport, store: str) -> None:
     for name in report.skipped_sources:
         table.add_row(name, "-", "-", "-", "-", "skipped (see notice above)", "-")
     out.print(table)
+    for name, st in report.stats.items():
+        # One line per kind of failure, so a rejected key or a dead server is said in words.
+        for outcome, message in sorted(st.first_error.items()):
+            more = f" (and {st.failed[outcome] - 1} more like it)" if st.failed[outcome] > 1 else ""
+            err.print(f"{name}: {outcome}: {message}{more}", markup=False, highlight=False)
     extra = []
     if report.shared_infrastructure:
         extra.append(f"shared infrastructure recorded, not expanded: {', '.join(report.shared_infrastructure[:10])}")

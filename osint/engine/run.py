@@ -38,6 +38,7 @@ class SourceStats:
     parse_failed: int = 0
     not_asked: int = 0  # offline run without a stored answer
     failed: Counter = field(default_factory=Counter)  # outcome -> count
+    first_error: dict = field(default_factory=dict)  # outcome -> the first message of that kind
     planned: int = 0
 
     @property
@@ -238,6 +239,7 @@ class Enricher:
                 stats.no_record += 1
             else:
                 stats.failed[str(fetched.outcome)] += 1
+                stats.first_error.setdefault(str(fetched.outcome), fetched.error or str(fetched.outcome))
                 log.info("%s %s: %s", src.name, q.key, fetched.error or fetched.outcome)
             self._event(src, str(fetched.outcome))
             if fetched.outcome.is_answer:
