@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -162,7 +163,7 @@ class EvidenceStore:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            metadata.create_all(self.engine)
+            _create_tables(self.engine)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"{target}: cannot open the evidence store: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
 
@@ -309,9 +310,27 @@ class EvidenceStore:
             return conn.exec_driver_sql("PRAGMA integrity_check").scalar()
 
 
+def _create_tables(engine: sa.Engine) -> None:
+    # IF NOT EXISTS, not create_all's check-then-create: two runs opening a new store at once both pass the check.
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+            for index in table.indexes:
+                conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    for attempt in range(100):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError:
+            # Turning a new file into WAL takes a lock SQLite does not wait for (busy_timeout), and two runs
+            # opening a new store at once both want it: try again shortly.
+            if attempt == 99:
+                raise
+            time.sleep(0.05)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
