@@ -142,15 +142,22 @@ def build_graph(case: Any, store: Any | None = None) -> nx.MultiDiGraph:
 def _answers(g: nx.MultiDiGraph, store: Any) -> list[tuple[str, int, str, dict[str, Any]]]:
     """(observed_at, id, source, parsed) of every usable newest answer, oldest first."""
     out = []
+    answers: dict[str, dict[str, tuple[int, str]]] = {}
     for obs in store.newest_per_query():
+        oid, observed_at = obs.id, obs.observed_at
         if not _is_answer(obs.outcome):
-            g.graph["failed_observations"] += 1
-            continue
-        parsed = store.latest_parse(obs.id)
+            # A failed retry says nothing about the world: the question's last answer still stands.
+            if obs.source not in answers:
+                answers[obs.source] = store.latest_answers(obs.source)
+            if obs.query_key not in answers[obs.source]:
+                g.graph["failed_observations"] += 1
+                continue
+            oid, observed_at = answers[obs.source][obs.query_key]
+        parsed = store.latest_parse(oid)
         if parsed is None:
             g.graph["unparsed_observations"] += 1
             continue
-        out.append((obs.observed_at, obs.id, obs.source, parsed))
+        out.append((observed_at, oid, obs.source, parsed))
     out.sort(key=lambda a: (a[0], a[1]))
     g.graph["observations"] = len(out)
     return out
