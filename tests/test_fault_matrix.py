@@ -1,0 +1,316 @@
+"""The fault matrix: every network source against every fault the lab can play, through the engine.
+
+One row per (source, fault). Each row copies a store already holding a clean run of every source,
+sets the fault on the lab server for that source's questions only (keyed on exactly what the
+source asked in the clean run), and runs the engine with --refresh on the faulted source and one
+healthy neighbour. The run must complete, record every question with the row's outcome, leave the
+neighbour untouched, and keep every byte stored before it. docs/reliability.md shows this table;
+`test_the_docs_show_this_matrix` keeps the two from drifting apart.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import tomllib
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from lab.world import CASE, start_lab, stop_lab, to_toml
+from osint.case import load_case
+from osint.config import Settings, load_settings
+from osint.engine.run import Enricher
+from osint.errors import ExitStatus
+from osint.graph.build import build_graph
+from osint.store import Outcome, open_store
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
+FAULTS = ("silence", "reset", "garbage", "huge", "trickle", "servfail", "refused", "status_429",
+          "status_429_no_retry_after", "status_5xx", "malformed_json", "wrong_content_type", "gzip_bomb")
+SOURCES = ("dns", "whois", "rdap", "asn", "pdns", "shodan", "ct", "web")
+# The healthy neighbour run beside each faulted source: on the same lab server where there is one.
+NEIGHBOUR = {"dns": "asn", "asn": "dns", "whois": "dns", "rdap": "shodan", "shodan": "rdap",
+             "pdns": "ct", "ct": "pdns", "web": "ct"}
+# Per-source limits for the matrix: a 1 s deadline that a 0.2 s/byte trickle outlasts, one retry,
+# a 1 MB cap the "huge" answers exceed, and rate limits out of the way so that each row is quick.
+LIMITS = {"timeout": 1, "retries": 1, "max_bytes": 1_000_000, "rate": 1000, "burst": 100, "concurrency": 4}
+TRICKLE = {"interval": 0.2}
+HUGE = {"size": 3_000_000}  # three times the cap
+
+T, U = Outcome.TIMEOUT, Outcome.UNREACHABLE  # after 4 timeouts the breaker stops sending: "unreachable"
+
+
+@dataclass(frozen=True)
+class Row:
+    source: str
+    fault: str
+    expected: tuple[Outcome, ...]  # what each attempt at one of the source's questions may be recorded as
+    options: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # why the outcome is not the obvious one; shown under the table in the docs
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}-{self.fault}"
+
+
+HUGE_DNS_NOTES = {
+    "dns": "DNS caps itself at 64 KiB: 300 records do not fit UDP, so the answer comes over TCP and is stored "
+           "whole; the parser keeps at most max_records (200) of them and marks the node truncated_records",
+    "asn": "the lab's huge answer is 300 A records, over TCP; none is the TXT record asked for, so the answer is "
+           "stored whole and read as \"no route\" (no facts)",
+}
+
+
+def _dns_rows(source: str) -> list[Row]:
+    return [
+        Row(source, "silence", (T, U)),
+        Row(source, "garbage", (T, U, Outcome.BAD_ANSWER),
+            note="DNS garbage: random bytes almost never carry the query's id, so the client keeps waiting for "
+                 "the real answer until its deadline"),
+        Row(source, "servfail", (Outcome.SERVER_ERROR,)),
+        Row(source, "refused", (Outcome.REFUSED, U)),  # the breaker counts REFUSED as a dead server too
+        Row(source, "huge", (Outcome.ANSWERED,), {"count": 300}, note=HUGE_DNS_NOTES[source]),
+    ]
+
+
+def _http_rows(source: str) -> list[Row]:
+    bad = Outcome.BAD_ANSWER
+    garbage = Row(source, "garbage", (bad,))
+    if source == "web":
+        garbage = Row(source, "garbage", (Outcome.SERVER_ERROR,),
+                      note="web pages come through the lab's forward proxy, which answers a site's garbage "
+                           "with 502 Bad Gateway, as real proxies do")
+    trickle = Row(source, "trickle", (T, U), TRICKLE)
+    if source == "pdns":
+        trickle = Row(source, "trickle", (T, U, Outcome.NO_RECORD), TRICKLE,
+                      note="CIRCL answers an unknown name with an empty body: nothing to trickle, so that answer "
+                           "arrives whole (and must be byte-identical to the clean run's)")
+    rows = [
+        Row(source, "silence", (T, U)),
+        Row(source, "reset", (Outcome.RESET,)),
+        garbage,
+        Row(source, "huge", (Outcome.TOO_LARGE,), HUGE),
+        Row(source, "status_429", (Outcome.RATE_LIMITED,), {"retry_after": 1}),
+        Row(source, "status_429_no_retry_after", (Outcome.RATE_LIMITED,)),
+        Row(source, "status_5xx", (Outcome.SERVER_ERROR,), {"status": 503}),
+        Row(source, "malformed_json", (bad,)),
+        Row(source, "wrong_content_type", (bad,)),
+        trickle,
+    ]
+    if source == "web":
+        rows.append(Row(source, "gzip_bomb", (Outcome.TOO_LARGE,), {"size": 100_000_000}))
+    return rows
+
+
+ROWS: list[Row] = [
+    *_dns_rows("dns"),
+    Row("whois", "silence", (T, U)),
+    Row("whois", "reset", (Outcome.RESET,)),
+    Row("whois", "garbage", (Outcome.BAD_ANSWER,)),
+    Row("whois", "huge", (Outcome.TOO_LARGE,), HUGE),
+    Row("whois", "trickle", (T, U), TRICKLE),
+    *_http_rows("rdap"),
+    *_dns_rows("asn"),
+    *_http_rows("pdns"),
+    *_http_rows("shodan"),
+    *_http_rows("ct"),
+    *_http_rows("web"),
+]
+
+
+# --- the table as documentation ----------------------------------------------------------------
+
+MATRIX_START, MATRIX_END = "<!-- fault-matrix:start -->", "<!-- fault-matrix:end -->"
+
+
+def matrix_markdown(rows: list[Row] = ROWS) -> str:
+    """The matrix as docs/reliability.md shows it: a fault per line, a source per column."""
+    faults = sorted({r.fault for r in rows}, key=FAULTS.index)
+    notes = list(dict.fromkeys(r.note for r in sorted(rows, key=lambda r: FAULTS.index(r.fault)) if r.note))
+    cell = {(r.fault, r.source): " or ".join(o.value for o in r.expected)
+            + (f" ({notes.index(r.note) + 1})" if r.note else "") for r in rows}
+    lines = ["| fault | " + " | ".join(SOURCES) + " |", "|---|" + "---|" * len(SOURCES)]
+    for f in faults:
+        lines.append(f"| {f} | " + " | ".join(cell.get((f, s), "—") for s in SOURCES) + " |")
+    lines.append("")
+    lines += [f"({i}) {note}." for i, note in enumerate(notes, 1)]
+    return "\n".join(lines)
+
+
+def test_the_docs_show_this_matrix():
+    text = DOCS.read_text(encoding="utf-8")
+    m = re.search(re.escape(MATRIX_START) + r"\n(.*?)\n" + re.escape(MATRIX_END), text, re.S)
+    assert m, f"{DOCS} has no {MATRIX_START} ... {MATRIX_END} block"
+    assert m.group(1).strip() == matrix_markdown(), (
+        "docs/reliability.md's matrix differs from tests/test_fault_matrix.py's ROWS; paste this:\n"
+        + matrix_markdown())
+
+
+def test_every_network_source_meets_every_fault_of_its_protocol():
+    covered = {(r.source, r.fault) for r in ROWS}
+    assert len(covered) == len(ROWS)
+    dns = {"silence", "garbage", "servfail", "refused", "huge"}
+    http = {"silence", "reset", "garbage", "huge", "status_429", "status_429_no_retry_after", "status_5xx",
+            "malformed_json", "wrong_content_type", "trickle"}
+    wanted = {"dns": dns, "asn": dns, "whois": {"silence", "reset", "garbage", "huge", "trickle"},
+              "rdap": http, "pdns": http, "shodan": http, "ct": http, "web": http | {"gzip_bomb"}}
+    assert covered == {(s, f) for s, faults in wanted.items() for f in faults}
+
+
+# --- the lab world, once per module ------------------------------------------------------------
+
+
+@dataclass
+class World:
+    lab: Any
+    case: Any
+    settings: Settings
+    template: Path
+    keys: dict[str, list[str]]  # source -> fault keys of what it asked in the clean run
+    rows: dict[str, list[tuple]]  # table -> every row of the template store
+    newest: dict[tuple[str, str], tuple[int, str]]  # (source, question) -> (id, outcome) in the template
+    raw: dict[tuple[str, str], bytes | None]  # (source, question) -> the clean run's raw answer
+    edges: set[tuple[str, str, str]]  # the graph built from the template store
+
+    def server(self, source: str) -> Any:
+        return {"dns": self.lab.dns, "asn": self.lab.dns, "whois": self.lab.whois}.get(source, self.lab.http)
+
+    def clear_faults(self) -> None:
+        for s in (self.lab.dns, self.lab.whois, self.lab.http):
+            s.clear_faults(all=True)
+
+
+def _asked_keys(lab: Any, source: str) -> list[str]:
+    """The fault keys of every request the lab received: qname, WHOIS query, or Host + path."""
+    if source in ("dns", "asn"):
+        return sorted({q.qname for q in lab.dns.requests})
+    if source == "whois":
+        return sorted({q.key for q in lab.whois.requests})
+    return sorted({r.host + r.path for r in lab.http.requests})
+
+
+def _dump(path: Path) -> dict[str, list[tuple]]:
+    with closing(sqlite3.connect(path)) as db:
+        return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in ("observations", "parses")}
+
+
+def _newest(store: Any) -> dict[tuple[str, str], tuple[int, str]]:
+    return {(o.source, o.query_key): (o.id, o.outcome.value) for o in store.newest_per_query()}
+
+
+def _edges(case: Any, store: Any) -> set[tuple[str, str, str]]:
+    return {(a, b, k) for a, b, k in build_graph(case, store).edges(keys=True)}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("fault-matrix")
+    lab = start_lab()
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("HTTPS_PROXY", "https_proxy", "SHODAN_API_KEY", "CIRCL_PDNS_USER", "CIRCL_PDNS_PASSWORD",
+                    "MNEMONIC_API_KEY"):
+            mp.delenv(var, raising=False)
+        for var, value in lab.env().items():  # web pages through the lab proxy, APIs direct
+            mp.setenv(var, value)
+        template = tmp / "template.sqlite"
+        cfg = lab.write_config(tmp / "osint.toml", template, depth=0)
+        conf = tomllib.loads(cfg.read_text(encoding="utf-8"))
+        for name in SOURCES:
+            conf["sources"].setdefault(name, {}).update(LIMITS)
+        cfg.write_text(to_toml(conf), encoding="utf-8")
+        settings = load_settings(cfg, env={})
+        case = load_case(CASE)
+        keys = {}
+        store = open_store(str(template))
+        for name in SOURCES:  # one clean run per source, so that we know what each one asks
+            lab.reset_counts()
+            Enricher(settings, case, store, sources=[name]).run()
+            keys[name] = _asked_keys(lab, name)
+            assert keys[name], f"{name} asked the lab nothing"
+        newest, edges = _newest(store), _edges(case, store)
+        raw = {k: store.get(oid).raw for k, (oid, _) in newest.items()}
+        store.close()
+        yield World(lab, case, settings, template, keys, _dump(template), newest, raw, edges)
+    stop_lab(lab)
+
+
+def _copy(src: Path, dst: Path) -> None:
+    with closing(sqlite3.connect(src)) as a, closing(sqlite3.connect(dst)) as b:
+        a.backup(b)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
+def test_fault(world: World, row: Row, tmp_path: Path) -> None:
+    path = tmp_path / "evidence.sqlite"
+    _copy(world.template, path)
+    neighbour = NEIGHBOUR[row.source]
+    server = world.server(row.source)
+    world.clear_faults()
+    for key in world.keys[row.source]:
+        server.set_fault(row.fault, key, **row.options)
+    store = open_store(str(path))
+    try:
+        report = Enricher(world.settings.with_store(str(path)), world.case, store,
+                          sources=[row.source, neighbour], refresh=True).run()
+    finally:
+        world.clear_faults()
+    try:
+        _check(world, row, neighbour, store, report)
+    finally:
+        store.close()
+
+
+def _check(world: World, row: Row, neighbour: str, store: Any, report: Any) -> None:
+    before = max(r[0] for r in world.rows["observations"])
+    new = [o for o in store.list() if o.id > before]
+    mine = [o for o in new if o.source == row.source]
+    theirs = [o for o in new if o.source == neighbour]
+
+    # The run completed and every question of the faulted source is on record, with the row's outcome.
+    stats = report.stats[row.source]
+    assert len({o.query_key for o in mine}) == stats.planned > 0
+    asked = [o for o in mine if o.endpoint != "local"]  # reserved addresses are answered without asking
+    assert asked, f"{row.source} asked nothing over the network"
+    got = sorted({o.outcome.value for o in asked})
+    assert set(got) <= {o.value for o in row.expected}, f"{row.id}: recorded {got}, expected {row.expected}"
+    fails = not all(o.is_answer for o in row.expected)
+    for o in asked:
+        if not o.outcome.is_answer:
+            assert o.error, f"{row.id}: {o.query_key} recorded as {o.outcome} without saying why"
+        elif fails:
+            # Never an error passed off as an answer: one the fault could not touch is the clean one, byte for byte.
+            assert store.get(o.id).raw == world.raw[(o.source, o.query_key)], f"{row.id}: {o.query_key}"
+        else:  # DNS "huge": the whole answer, as it came over TCP
+            assert o.meta.get("transport") == "tcp" and o.raw_size > 1232, (row.id, o.query_key, o.meta)
+    if fails:
+        assert report.exit_status == ExitStatus.PARTIAL and stats.failed
+    else:  # read as the note under the table says
+        parses = [store.latest_parse(o.id) for o in asked]
+        if row.source == "dns":
+            assert any(n.get("truncated_records") == 300 for p in parses for n in p["nodes"].values())
+        else:
+            assert all(p["facts"] == [] for p in parses)
+
+    # The neighbour was not disturbed: every question answered as in the clean run.
+    assert theirs and not report.stats[neighbour].failed and not report.stats[neighbour].parse_failed
+    assert {(o.query_key, o.outcome.value) for o in theirs} == {
+        (k, outcome) for (s, k), (_, outcome) in world.newest.items() if s == neighbour}
+
+    # Nothing stored before the fault is lost: every row byte-identical, every hash still true,
+    # and each question's earlier answer still the one the store (and the graph) stand on.
+    now = _dump(Path(store.target))
+    for table, rows in world.rows.items():
+        assert now[table][: len(rows)] == rows, f"{table}: rows stored before the fault changed"
+    assert store.integrity_check() == "ok"
+    checked, bad = store.verify()
+    assert checked == len(now["observations"]) and not bad
+    if fails:
+        for (source, key), (oid, outcome) in world.newest.items():
+            if source == row.source and outcome in ("answered", "no_record"):
+                latest = store.latest(source, key)
+                assert latest is not None and latest.raw == world.raw[(source, key)], (source, key)
+        assert world.edges <= _edges(world.case, store), "facts known before the fault vanished from the graph"
