@@ -13,16 +13,16 @@ from ipwhois.asn import IPASN
 from ipwhois.exceptions import ASNParseError, ASNRegistryError
 
 from ..transport.base import Query
-from .base import Parsed, ParseError, Source
+from .base import Parsed, ParseError
 from .dns import cymru_asn_name, cymru_origin_name, dns_query, resolver_endpoint
-from .netcommon import OfflineNet, ip_node, reserved_answer, reserved_nodes, reserved_query, reserved_range
+from .netcommon import AddressSource, OfflineNet, ip_node, reserved_nodes
 
 # An AS name reads "HANDLE Organisation name, CC" or just "HANDLE, CC".
 _AS_NAME = re.compile(r"^\s*(?P<handle>[^\s,]+)(?:\s+-\s+|\s+)?(?P<org>.*?)(?:,\s*(?P<cc>[A-Z]{2}))?\s*$")
 _PARSER = IPASN(OfflineNet("1.1.1.1"))  # its parsers never look at the address
 
 
-class ASNSource(Source):
+class ASNSource(AddressSource):
     name = "asn"
     description = "Origin AS, announced prefix and AS name from Team Cymru's DNS interface"
     consumes = ("ip",)
@@ -36,18 +36,9 @@ class ASNSource(Source):
     ttl = 86400.0  # routing changes daily; yesterday's origin is still evidence of yesterday
     version = "1"
 
-    def queries(self, node: str, depth: int) -> list[Query]:
-        kind, _, value = node.partition(":")
-        if kind != "ip":
-            return []
-        addr = str(ip_address(value))
-        if reserved_range(addr):
-            return [reserved_query(self.name, node, addr, depth)]
+    def address_queries(self, node: str, addr: str, depth: int) -> list[Query]:
         return [dns_query(self.name, node, cymru_origin_name(addr), "TXT", resolver_endpoint(self.settings), depth,
                           key=f"origin {addr}", address=addr)]
-
-    def local_answer(self, query: Query) -> bytes:
-        return reserved_answer(query)
 
     def parse(self, query: Query, raw: bytes, meta: dict[str, Any]) -> Parsed:
         if query.transport == "local":

@@ -15,6 +15,7 @@ from ipwhois.net import Net
 from ipwhois.utils import ipv4_is_defined, ipv6_is_defined
 
 from ..transport.base import Query
+from .base import Source
 
 # RFC 6761 / RFC 2606 and friends: names no registry will ever hold.
 SPECIAL_USE_TLDS = frozenset({"test", "example", "invalid", "localhost", "local", "onion", "arpa", "internal",
@@ -158,3 +159,24 @@ class OfflineNet(Net):
 
 def canonical_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ip_network(text.strip(), strict=False)
+
+
+class AddressSource(Source):
+    """A source that asks about IP addresses. Reserved ranges are recorded as such, never asked."""
+
+    def queries(self, node: str, depth: int) -> list[Query]:
+        kind, _, value = node.partition(":")
+        if kind != "ip":
+            return []
+        addr = str(ip_address(value))
+        if reserved_range(addr):
+            # Nobody's registry or routing table holds it; say so on record instead of asking.
+            return [reserved_query(self.name, node, addr, depth)]
+        return self.address_queries(node, addr, depth)
+
+    def address_queries(self, node: str, addr: str, depth: int) -> list[Query]:
+        """The questions about one public address."""
+        raise NotImplementedError
+
+    def local_answer(self, query: Query) -> bytes:
+        return reserved_answer(query)

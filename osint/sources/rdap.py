@@ -13,8 +13,8 @@ from ipwhois.whois import RIR_WHOIS
 
 from ..store import Outcome
 from ..transport.base import Fetched, Query
-from .base import Parsed, ParseError, Source
-from .netcommon import OfflineNet, email_node, ip_node, reserved_answer, reserved_nodes, reserved_query, reserved_range
+from .base import Parsed, ParseError
+from .netcommon import AddressSource, OfflineNet, email_node, ip_node, reserved_nodes
 
 START_REGISTRY = "arin"  # ARIN answers for any address: it redirects to the registry that holds it
 MAX_ENTITY_DEPTH = 4
@@ -28,7 +28,7 @@ def registry_templates(settings) -> dict[str, str]:
     return templates
 
 
-class RDAPSource(Source):
+class RDAPSource(AddressSource):
     name = "rdap"
     description = "RDAP (RFC 9083) for IP addresses at the regional registries: netblock, holder, abuse contact"
     consumes = ("ip",)
@@ -43,14 +43,7 @@ class RDAPSource(Source):
     ttl = 7 * 86400.0
     version = "1"
 
-    def queries(self, node: str, depth: int) -> list[Query]:
-        kind, _, value = node.partition(":")
-        if kind != "ip":
-            return []
-        addr = str(ip_address(value))
-        if reserved_range(addr):
-            # Nobody's registry holds it; say so on record instead of asking.
-            return [reserved_query(self.name, node, addr, depth)]
+    def address_queries(self, node: str, addr: str, depth: int) -> list[Query]:
         if self.settings.get("endpoint"):
             template = self.settings.get("endpoint").rstrip("/") + "/ip/{0}"
         else:
@@ -58,9 +51,6 @@ class RDAPSource(Source):
         url = template.format(addr)
         request = {"url": url, "headers": {"Accept": "application/rdap+json"}, "address": addr}
         return [Query(self.name, f"ip {addr}", node, "http", request, url.removesuffix(f"ip/{addr}"), depth=depth)]
-
-    def local_answer(self, query: Query) -> bytes:
-        return reserved_answer(query)
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
         if fetched.outcome is not Outcome.ANSWERED or query.transport == "local":
