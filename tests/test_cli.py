@@ -57,10 +57,10 @@ def test_case_check_passes_on_the_3commas_case():
     ("unknown_key.yaml", 27, "brands[0].websties"),
     ("syntax_error.yaml", 14, "(yaml)"),
 ])
-def test_a_broken_case_exits_2_naming_file_line_and_field(name, line, field, tmp_path):
+def test_a_broken_case_exits_2_naming_file_line_and_field(name, line, field, tmp_path, guarded_env):
     path = ROOT / "tests/data/broken" / name
     proc = subprocess.run([sys.executable, "-m", "osint", "--store", str(tmp_path / "s.sqlite"), "case", "check",
-                           "--case", str(path)], capture_output=True, text=True, cwd=tmp_path)
+                           "--case", str(path)], capture_output=True, text=True, cwd=tmp_path, env=guarded_env)
     assert proc.returncode == 2
     errors = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
     assert errors and f"{path}:{line}: {field}:" in errors[0], proc.stderr
