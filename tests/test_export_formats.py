@@ -10,7 +10,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from osint.export import ExportError, FORMATS, default_path, export
+from osint.export import DATA_FORMATS, ExportError, FORMATS, default_path, export
 from osint.export.csv import csv_paths, neutralise
 from osint.graph import build_graph
 from test_graph_fixtures import antbot, hostile_graph, seeds_case  # noqa: F401
@@ -38,7 +38,7 @@ def counts_of(fmt: str, files: list[Path]) -> tuple[int, int]:
     return len(nodes), len(edges)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", DATA_FORMATS)
 def test_every_format_reads_back_with_every_node_and_edge(tmp_path: Path, antbot, fmt):
     case, store, _ = antbot
     g = build_graph(case, store)
@@ -47,7 +47,13 @@ def test_every_format_reads_back_with_every_node_and_edge(tmp_path: Path, antbot
     assert counts_of(fmt, files) == (g.number_of_nodes(), g.number_of_edges())
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+def test_png_of_a_hostile_graph_is_a_picture(tmp_path: Path, hostile_graph):
+    [path] = export(hostile_graph, "png", tmp_path / "h.png")
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+@pytest.mark.parametrize("fmt", DATA_FORMATS)
 def test_hostile_text_in_every_format(tmp_path: Path, hostile_graph, fmt):
     files = export(hostile_graph, fmt, tmp_path / f"h.{fmt}")
     assert counts_of(fmt, files) == (hostile_graph.number_of_nodes(), hostile_graph.number_of_edges())

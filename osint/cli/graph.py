@@ -17,6 +17,7 @@ class Format(str, Enum):
     graphml = "graphml"
     json = "json"
     csv = "csv"
+    png = "png"
 
 
 class ReportFormat(str, Enum):
@@ -25,19 +26,32 @@ class ReportFormat(str, Enum):
     md = "md"
 
 
-def _build(case_path: str, case_only: bool):
+def build_case_graph(case_path: str, case_only: bool, *, keep_store: bool = False):
+    """(case, graph, store): the graph of the case file plus the evidence store (unless case_only).
+
+    The store is returned open when keep_store (the caller closes it), else closed and None."""
     from ..graph import build_graph
 
     s = settings()
     c = load(case_path)
     if case_only:
-        return c, build_graph(c, None)
+        return c, build_graph(c, None), None
     store = open_store(s.store, create=False) if Path(s.store).exists() or "://" in s.store else None
     try:
-        return c, build_graph(c, store)
-    finally:
+        g = build_graph(c, store)
+    except BaseException:
         if store is not None:
             store.close()
+        raise
+    if store is not None and not keep_store:
+        store.close()
+        store = None
+    return c, g, store
+
+
+def _build(case_path: str, case_only: bool):
+    c, g, _ = build_case_graph(case_path, case_only)
+    return c, g
 
 
 def graph(

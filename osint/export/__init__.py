@@ -1,4 +1,5 @@
-"""Exporters: the graph as GEXF (Gephi), GraphML (yEd, Cytoscape), node-link JSON (D3, sigma.js), CSV.
+"""Exporters: the graph as GEXF (Gephi), GraphML (yEd, Cytoscape), node-link JSON (D3, sigma.js), CSV,
+and a PNG picture for documents.
 
 They know only the graph: no store, no sources, no network. Every file is written atomically.
 """
@@ -16,13 +17,16 @@ from .csv import export_csv
 from .gexf import export_gexf
 from .graphml import export_graphml
 from .json import export_json
+from .png import export_png
 
 EXPORTERS: dict[str, Callable[[nx.MultiDiGraph, str | os.PathLike[str]], list[Path]]] = {
     "gexf": export_gexf,
     "graphml": export_graphml,
     "json": export_json,
     "csv": export_csv,
+    "png": export_png,
 }
+DATA_FORMATS = ("gexf", "graphml", "json", "csv")  # the ones another program reads back as a graph
 FORMATS = tuple(EXPORTERS)
 
 
@@ -31,7 +35,7 @@ class ExportError(OsintError):
 
 
 def export(graph: nx.MultiDiGraph, fmt: str, path: str | os.PathLike[str]) -> list[Path]:
-    """Write the graph in `fmt` (gexf, graphml, json, csv) to `path`; returns the files written."""
+    """Write the graph in `fmt` (gexf, graphml, json, csv, png) to `path`; returns the files written."""
     try:
         exporter = EXPORTERS[fmt]
     except KeyError:
@@ -44,5 +48,5 @@ def default_path(case_id: str, fmt: str, directory: str | os.PathLike[str] = "gr
     return Path(directory) / f"{case_id}.{fmt}"
 
 
-__all__ = ["EXPORTERS", "FORMATS", "ExportError", "default_path", "export", "export_csv", "export_gexf",
-           "export_graphml", "export_json"]
+__all__ = ["DATA_FORMATS", "EXPORTERS", "FORMATS", "ExportError", "default_path", "export", "export_csv", "export_gexf",
+           "export_graphml", "export_json", "export_png"]
