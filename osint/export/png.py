@@ -34,11 +34,25 @@ def cjk_font() -> str | None:
     """The family name of an installed CJK font, preferring sans-serif Simplified Chinese; None if none."""
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for family in CJK_FAMILIES:
-        if family in installed:
-            return family
-    return next((name for name in sorted(installed) if "CJK" in name), None)
+    def pick() -> str | None:
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        for family in CJK_FAMILIES:
+            if family in installed:
+                return family
+        return next((name for name in sorted(installed) if "CJK" in name), None)
+
+    found = pick()
+    if found is None:
+        # matplotlib caches the font list when it first runs; a font installed after that (by the
+        # set-up, say) is only seen by a rescan.
+        for path in font_manager.findSystemFonts():
+            if any(mark in Path(path).name.lower() for mark in ("cjk", "wqy", "sourcehan", "droidsansfallback")):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        found = pick()
+    return found
 
 
 def _has_han(text: str) -> bool:
