@@ -266,3 +266,38 @@ def test_unknown_language_is_refused(lab_run):
     done = osint(["--config", str(lab_run["cfg"]), "report", "--case", str(CASE), "--lang", "fr"],
                  lab_run["env"], lab_run["work"])
     assert done.returncode == 2 and "fr" in done.stderr
+
+
+def test_both_languages_have_every_word():
+    from osint.graph.style import KINDS
+    from osint.report.i18n import KINDS_ZH, RELATIONS_ZH, TEXT
+
+    assert set(TEXT["en"]) == set(TEXT["zh"])
+    assert all(TEXT["zh"][k] for k in TEXT["zh"])
+    assert set(KINDS) <= set(KINDS_ZH)
+    relations = set(re.findall(r"`([a-z_]+)`", (REPO / "docs" / "CONTRACTS.md").read_text(encoding="utf-8")
+                               .split("## Relations")[1].split("## Parsed JSON")[0]))
+    attrs = {"kind", "rrtype", "first_seen", "last_seen"}  # edge attributes the section also names
+    assert relations - attrs <= set(RELATIONS_ZH), relations - attrs - set(RELATIONS_ZH)
+
+
+def test_script_data_cannot_close_its_script_element():
+    from osint.report.render import script_json
+
+    hostile = {"label": "</script><script>alert(1)</script>\u2028&amp;"}
+    text = str(script_json(hostile))
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == hostile
+
+
+def test_case_only_report_needs_no_store(tmp_path, guarded_env):
+    out = tmp_path / "seeds.zh.html"
+    done = osint(["report", "--case", str(REPO / "data" / "seeds.yaml"), "--case-only", "--out", str(out)],
+                 guarded_env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    doc = _doc(out)
+    rows = doc.cssselect("tr.claim-row")
+    assert rows and {r.get("data-status") for r in rows} == {"uncorroborated"}  # the case file never corroborates itself
+    assert "165.154.60.7" in doc.cssselect("table.ips")[0].text_content()
+    assert not doc.cssselect("table.evidence")  # no store, no appendix rows
+    assert "未读取证据存储" in doc.cssselect("main")[0].text_content()
