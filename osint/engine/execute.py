@@ -47,12 +47,18 @@ def record(store, run_id: str, source: Source, query: Query, fetched: Fetched) -
 
 
 def parse_stored(source: Source, query: Query, raw: bytes | None, meta: dict) -> Parsed:
-    """Parse an answer; ParseError (or any ValueError from a library parser) means unreadable."""
+    """Parse an answer; ParseError (or any ValueError from a library parser) means unreadable.
+
+    So do the errors an answer of the wrong shape causes in a parser that trusted it: a list
+    where an object was expected (AttributeError), a count of 1e999 (OverflowError), a key or
+    index that is not there. A hostile answer is recorded as a parse failure, never a crash.
+    """
     try:
         return source.parse(query, raw or b"", meta)
     except ParseError:
         raise
-    except (ValueError, KeyError, TypeError, IndexError, UnicodeError, RecursionError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, UnicodeError, RecursionError, AttributeError,
+            ArithmeticError) as exc:
         raise ParseError(f"{source.name}: cannot read the answer to {query.key}: {exc.__class__.__name__}: {exc}") from exc
 
 

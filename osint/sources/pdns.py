@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -99,7 +100,7 @@ def read_cof(raw: bytes) -> list[PdnsRecord]:
             continue
         try:
             records.extend(_records_from_cof(json.loads(line)))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:  # OverflowError: a count of 1e999
             raise ValueError(f"line {lineno}: {_short(exc)}") from None
     return records
 
@@ -119,10 +120,11 @@ def read_mnemonic(raw: bytes) -> tuple[list[PdnsRecord], int]:
                 None if last is None else float(last) / 1000.0,
                 _count(item.get("times")),
             ))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ValueError(f"data[{i}]: {_short(exc)}") from None
     total = doc.get("count")
-    return records, int(total) if isinstance(total, (int, float)) else len(records)
+    known = isinstance(total, (int, float)) and not isinstance(total, bool) and math.isfinite(total)
+    return records, int(total) if known else len(records)
 
 
 def read_csv(raw: bytes) -> list[PdnsRecord]:
@@ -147,7 +149,7 @@ def read_csv(raw: bytes) -> list[PdnsRecord]:
             records.append(PdnsRecord(row["rrname"].strip(), row["rrtype"].strip(), row["rdata"].strip(),
                                       parse_time(row["time_first"]), parse_time(row["time_last"]),
                                       _count((row.get("count") or "").strip())))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ValueError(f"line {lineno}: {_short(exc)}") from None
     return records
 
@@ -164,7 +166,7 @@ def read_export(raw: bytes) -> tuple[str, list[PdnsRecord]]:
         for i, item in enumerate(items):
             try:
                 records.extend(_records_from_cof(item))
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, OverflowError) as exc:
                 raise ValueError(f"item {i + 1}: {_short(exc)}") from None
         return "cof-json", records
     if head == b"{":

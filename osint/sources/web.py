@@ -34,6 +34,10 @@ _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "td", "th", "tr", "table", "h
                "dl", "form", "option", "title", "address", "figcaption", "hr"}
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg")
 _TAG = re.compile(r"<[^<>]*>")
+# What lxml refuses as element text: libxml2 keeps them when it parses a page, and moving such text
+# (dropping a <script>, ending a block with a newline) then raises ValueError. Invisible anyway,
+# so they go as soon as the page is parsed; otherwise one \x01 after a <br> would cost the whole page.
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def content_type(meta: dict[str, Any]) -> str:
@@ -65,7 +69,12 @@ def decode_page(raw: bytes, meta: dict[str, Any]) -> str:
     # Pages labelled GB2312 or GBK are written in their superset more often than not.
     if encoding in ("gb2312", "gbk", "euc_cn"):
         encoding = "gb18030"
-    return raw.decode(encoding, errors="replace")
+    try:
+        return raw.decode(encoding, errors="replace")
+    except (LookupError, UnicodeError):
+        # The page named a codec that is no text encoding (charset=zlib, base64) or one that
+        # cannot replace bad bytes (idna): the page is read as UTF-8 rather than lost.
+        return raw.decode("utf-8", errors="replace")
 
 
 def _is_html(ctype: str, text: str) -> bool:
@@ -100,6 +109,11 @@ def html_text(page: str) -> tuple[str, str | None, list[str]]:
         doc = lxml.html.document_fromstring(page, parser=parser)
     except (lxml.etree.LxmlError, ValueError):
         return rough_text(page), None, []
+    for el in doc.iter():  # written raw or as &#1;: either way in the tree, and in the way below
+        if el.text and _NOT_XML_TEXT.search(el.text):
+            el.text = _NOT_XML_TEXT.sub("", el.text)
+        if el.tail and _NOT_XML_TEXT.search(el.tail):
+            el.tail = _NOT_XML_TEXT.sub("", el.tail)
     # Past libxml2's depth limit the rest of the page is mangled: read that page roughly instead.
     too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
     for el in list(doc.iter(*_DROP_TAGS)):

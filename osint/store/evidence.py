@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -16,6 +17,20 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..errors import StoreError
+
+
+# A hostile JSON answer's "\ud800" escapes decode to lone surrogates, which UTF-8 (and so the
+# database) cannot hold: one such string would fail the whole batch of observations it is written with.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8_text(text: str | None) -> str | None:
+    """The text with every lone surrogate replaced by U+FFFD; the raw bytes keep the original."""
+    return _LONE_SURROGATE.sub("\ufffd", text) if text else text
+
+
+def _json_text(value: Any) -> str:
+    return _utf8_text(json.dumps(value, sort_keys=True, ensure_ascii=False))
 
 
 class Outcome(StrEnum):
@@ -192,10 +207,10 @@ class EvidenceStore:
         raw = f.get("raw")
         row = dict(
             run_id=f["run_id"], source=f["source"], query_key=f["query_key"], subject=f["subject"],
-            request=json.dumps(f["request"], sort_keys=True, ensure_ascii=False), endpoint=f["endpoint"],
+            request=_json_text(f["request"]), endpoint=f["endpoint"],
             observed_at=f.get("observed_at") or utcnow(), duration_ms=round(f["duration_ms"], 3),
-            outcome=str(f["outcome"]), error=f.get("error"), raw=raw, raw_size=len(raw or b""),
-            sha256=sha256_hex(raw), meta=json.dumps(f.get("meta") or {}, sort_keys=True, ensure_ascii=False),
+            outcome=str(f["outcome"]), error=_utf8_text(f.get("error")), raw=raw, raw_size=len(raw or b""),
+            sha256=sha256_hex(raw), meta=_json_text(f.get("meta") or {}),
             tool_version=f["tool_version"],
         )
         return conn.execute(observations.insert().values(**row)).inserted_primary_key[0]
@@ -203,8 +218,7 @@ class EvidenceStore:
     @staticmethod
     def insert_parse(conn: Any, observation_id: int, parser: str, parsed: dict[str, Any]) -> None:
         conn.execute(parses.insert().values(
-            observation_id=observation_id, parser=parser,
-            parsed=json.dumps(parsed, sort_keys=True, ensure_ascii=False), created_at=utcnow(),
+            observation_id=observation_id, parser=parser, parsed=_json_text(parsed), created_at=utcnow(),
         ))
 
     def record_parse(self, observation_id: int, parser: str, parsed: dict[str, Any]) -> None:
