@@ -182,12 +182,15 @@ def edge_ids(edges: Iterable[tuple[Any, ...]]) -> list[str]:
     return ids
 
 
-def unique_ids(nodes: Iterable[Any]) -> dict[Any, str]:
+def unique_ids(nodes: Iterable[Any], *, reserved: Iterable[str] = ()) -> dict[Any, str]:
     """Node (or column name) -> the id written to file: cleaned to one line, made unique again if
-    cleaning merged two."""
+    cleaning merged two; a name in `reserved` becomes "attr_<name>"."""
+    reserved = set(reserved)
     out, used = {}, set()
     for node in nodes:
         nid = one_line(node) or "node"
+        if nid in reserved:
+            nid = f"attr_{nid}"
         base, n = nid, 1
         while nid in used:
             n += 1
@@ -242,12 +245,13 @@ def plain_graph(graph: nx.MultiDiGraph, *, reserved: Iterable[str] = ()) -> nx.M
     Node ids cleaned (see unique_ids), edge keys replaced by stable edge ids (the old key is kept
     as `kind` when the edge has none), every value a clean scalar of its column's one type,
     missing values left out. Attributes named in `reserved` (names a format uses for itself,
-    like "id" or "source") are renamed "attr_<name>".
+    like "id" or "source"), and an edge attribute named "key", are renamed "attr_<name>".
     """
     reserved = set(reserved)
+    edge_reserved = reserved | {"key"}  # add_edge's own argument: an attribute of that name is renamed
 
-    def rename(attrs: dict[str, Any]) -> dict[str, Any]:
-        return {(f"attr_{k}" if k in reserved else one_line(k)): v for k, v in attrs.items()}
+    def rename(attrs: dict[str, Any], names: set[str] = reserved) -> dict[str, Any]:
+        return {(f"attr_{k}" if k in names else one_line(k)): v for k, v in attrs.items()}
 
     nodes = sorted_nodes(graph)
     ids = unique_ids(nodes)
@@ -263,5 +267,5 @@ def plain_graph(graph: nx.MultiDiGraph, *, reserved: Iterable[str] = ()) -> nx.M
         if "kind" not in attrs and key is not None:
             attrs["kind"] = one_line(key)
         attrs["weight"] = edge_weight(data)
-        out.add_edge(ids[u], ids[v], key=eid, **rename(attrs))
+        out.add_edge(ids[u], ids[v], key=eid, **rename(attrs, edge_reserved))
     return out

@@ -64,7 +64,7 @@ def _headers(names: Iterable[str], fixed: Iterable[str]) -> dict[str, str]:
     taken = {h.lower() for h in fixed}
     out = {}
     for name in names:
-        header = HEADERS.get(name) or one_line(name).replace("_", " ").capitalize() or "Attribute"
+        header = neutralise(HEADERS.get(name) or one_line(name).replace("_", " ").capitalize() or "Attribute")
         if header.lower() in taken:
             header = f"Attr {header}"
         base, n = header, 2

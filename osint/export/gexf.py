@@ -33,6 +33,9 @@ NSMAP = {None: NS, "viz": VIZ}
 # Shown through GEXF's own fields (label, weight, spells), not as columns.
 NODE_SKIP = ("label",)
 EDGE_SKIP = ("label", "weight")
+# Edge column titles a reader takes for its own: networkx passes a column titled "key" to
+# add_edge(key=...) beside the edge id, and fails. Such a column is written as attr_key.
+EDGE_RESERVED = ("key",)
 
 _T = {name: f"{{{NS}}}{name}" for name in (
     "gexf", "meta", "creator", "description", "keywords", "graph", "attributes", "attribute",
@@ -85,7 +88,8 @@ def write_gexf(graph: nx.MultiDiGraph, fh: IO[bytes]) -> None:
     eids = edge_ids(edges)
     node_cols = column_types((graph.nodes[n] for n in nodes), skip=NODE_SKIP)
     edge_cols = column_types((e[3] for e in edges), skip=EDGE_SKIP)
-    node_col_ids, edge_col_ids = unique_ids(node_cols), unique_ids(edge_cols)  # declared ids: clean, unique
+    node_col_ids = unique_ids(node_cols)  # declared ids: clean, unique
+    edge_col_ids = unique_ids(edge_cols, reserved=EDGE_RESERVED)
     dynamic = any(spell(graph.nodes[n]) for n in nodes) or any(spell(e[3]) for e in edges)
     meta = graph_meta(graph)
 

@@ -12,6 +12,7 @@ import networkx as nx
 
 from ..case.normalize import domain_display, email_display, url_display
 from ..facts import Fact, split_node_id
+from ..sources.indicators import possible_homograph
 from ..textnorm import is_han, person_pinyin, to_pinyin
 
 CASE_SOURCE = "case"  # the case file itself: never counted as independent corroboration
@@ -343,8 +344,13 @@ def default_label(nid: str) -> str:
 
 
 def finish_labels(g: nx.MultiDiGraph) -> None:
-    """Every node gets a label; Chinese labels also a pinyin reading."""
+    """Every node gets a label; Chinese labels also a pinyin reading; a host name whose letters
+    mix scripts (Cyrillic 'а' in 'exаmple.com') is flagged possible_homograph, whichever source
+    named it (web pages flag their own; certificates, DNS and WHOIS name hosts too)."""
     for nid, data in g.nodes(data=True):
+        kind, value = split_node_id(nid)
+        if kind in ("domain", "nameserver") and "xn--" in value and possible_homograph(domain_display(value)):
+            data["possible_homograph"] = True
         if not isinstance(data.get("label"), str) or not data["label"].strip():
             data["label"] = default_label(nid)
         label = data["label"]
