@@ -215,7 +215,8 @@ def _read_body(resp: requests.Response, max_bytes: int, deadline: float) -> tupl
             return bytes(buf), False
         buf += chunk
         if len(buf) > max_bytes:
-            return bytes(buf[:max_bytes]), True
+            del buf[max_bytes:]  # cut in place: a slice would be one more copy of the cap
+            return bytes(buf), True
 
 
 def _headers(resp: requests.Response) -> dict[str, str]:

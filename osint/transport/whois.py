@@ -39,7 +39,8 @@ def fetch_whois(query: Query, timeout: float, max_bytes: int | None, policy: Add
                     break
                 buf += chunk
                 if len(buf) > max_bytes:
-                    return Fetched(Outcome.TOO_LARGE, raw=bytes(buf[:max_bytes]),
+                    del buf[max_bytes:]  # cut in place: a slice would be one more copy of the cap
+                    return Fetched(Outcome.TOO_LARGE, raw=bytes(buf),
                                    error=f"{query.endpoint} sent more than {max_bytes} bytes; cut off",
                                    meta=meta, duration_ms=_ms(start))
     except socket.timeout:
