@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +27,7 @@ log = logging.getLogger("osint.enrich")
 
 MAX_RETRY_WAIT = 60.0  # a Retry-After longer than this ends the question for this run
 MAX_FOLLOWUP_CHAIN = 5
+WORKERS_PER_SLOT = 2  # workers per fetch slot of a source
 
 
 @dataclass
@@ -177,7 +178,10 @@ class Enricher:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _enrich_level(self, nodes: list[str], depth: int) -> dict[str, list[str]]:
-        jobs = []
+        # A queue of questions per source, asked by a few workers per source: a task per question, all
+        # created at once, kept a suspended question (and, once fetched, its raw answer waiting for the
+        # store) for every question of the level, so memory grew with the case.
+        queues: dict[str, deque[tuple[str, Query]]] = {src.name: deque() for src in self.sources}
         for node in nodes:
             for pivot in _pivots(node):
                 kind, _ = split_node_id(pivot)
@@ -189,13 +193,19 @@ class Enricher:
                             continue
                         self._asked.add((src.name, q.key))
                         self.report.stats[src.name].planned += 1
-                        jobs.append((node, self._ask(src, q, 0)))
+                        queues[src.name].append((node, q))
         for name, st in self.report.stats.items():
             self.on_event({"type": "planned", "source": name, "total": st.planned})
-        results = await asyncio.gather(*(j for _, j in jobs))
         leads: dict[str, list[str]] = {}
-        for (node, _), found in zip(jobs, results):
-            leads.setdefault(node, []).extend(found)
+
+        async def work(src: Source, queue: deque[tuple[str, Query]]) -> None:
+            while queue:
+                node, q = queue.popleft()
+                leads.setdefault(node, []).extend(await self._ask(src, q, 0))
+
+        # Twice the source's fetch slots: a worker waiting for the store or for a retry leaves its slot to another.
+        await asyncio.gather(*(work(src, queues[src.name]) for src in self.sources
+                               for _ in range(WORKERS_PER_SLOT * min(src.concurrency, self.concurrency))))
         return leads
 
     def _next_level(self, leads_by_pivot: dict[str, list[str]], seen: set[str]) -> list[str]:
