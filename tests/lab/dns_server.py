@@ -51,7 +51,8 @@ def normalize_qname(name: str | dns.name.Name) -> str:
 class LabDNSServer(LabServer):
     """Authoritative-looking answers for whatever names it is given, plus fault modes.
 
-    Faults (`set_fault(mode, qname=None, times=None, **options)`):
+    Faults (`set_fault(mode, qname=None, times=None, **options)`; the key is a name, for every
+    type asked at it, or "RDTYPE name" such as "MX example.com" for that one question only):
     silence, garbage, servfail, refused, latency (delay=seconds, then answer),
     huge (count=records; A records from the RFC 5737 blocks, at most 768,
     AAAA records from 2001:db8::/32).
@@ -61,6 +62,7 @@ class LabDNSServer(LabServer):
         super().__init__(log_key=lambda query: query.qname, fault_key=normalize_qname)
         self.default_ttl = ttl
         self._records: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
+        self._names: set[dns.name.Name] = set()  # every owner name and its ancestors: NXDOMAIN or not
         self._zone_lock = threading.Lock()
         self.errors: list[str] = []  # tracebacks of answers that failed, for debugging tests
         if isinstance(zone, str):
@@ -79,6 +81,7 @@ class LabDNSServer(LabServer):
         )
         with self._zone_lock:
             self._records.setdefault(name, {})[rrset.rdtype] = rrset
+            self._add_name(name)
 
     def add_zone(self, zone: ZoneData) -> None:
         """Add data shaped {qname: {rdtype: [rdata, ...] or (ttl, [rdata, ...])}}."""
@@ -103,10 +106,20 @@ class LabDNSServer(LabServer):
                     rrset = dns.rrset.RRset(name, rdataset.rdclass, rdataset.rdtype)
                     rrset.update(rdataset)
                     self._records.setdefault(name, {})[rdataset.rdtype] = rrset
+                    self._add_name(name)
 
     def clear_zone(self) -> None:
         with self._zone_lock:
             self._records.clear()
+            self._names.clear()
+
+    def _add_name(self, name: dns.name.Name) -> None:
+        # Kept beside the records so that telling NXDOMAIN from "no such type" does not walk every name.
+        while name not in self._names:
+            self._names.add(name)
+            if name == dns.name.root:
+                return
+            name = name.parent()
 
     # counts ------------------------------------------------------------------------------
 
@@ -161,7 +174,7 @@ class LabDNSServer(LabServer):
         self.requests.append(
             DNSQuery(qname, dns.rdatatype.to_text(question.rdtype), transport, client)
         )
-        fault = self.faults.take(qname)
+        fault = self.faults.take(f"{dns.rdatatype.to_text(question.rdtype)} {qname}", qname)
         if fault is not None:
             if fault.mode is Fault.SILENCE:
                 return None
@@ -208,7 +221,7 @@ class LabDNSServer(LabServer):
             node = self._records.get(name)
             if node is None:
                 if not response.answer:  # a name reached through a CNAME may be outside the lab
-                    exists = any(other.is_subdomain(name) for other in self._records)
+                    exists = name in self._names
                     if not exists:
                         response.set_rcode(dns.rcode.NXDOMAIN)
                     self._add_soa(response, name)
@@ -261,6 +274,7 @@ class _UDPServer(socketserver.ThreadingUDPServer):
 class _TCPServer(TrackedConnections, socketserver.ThreadingTCPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # not socketserver's 5: see LabThreadingHTTPServer
     allow_reuse_address = False  # the port must really be free, it is shared with UDP
     lab: LabDNSServer
 

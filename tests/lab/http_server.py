@@ -382,6 +382,9 @@ class LabThreadingHTTPServer(TrackedConnections, ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default backlog is 5: under load, connections beyond it wait for a SYN retransmit
+    # (1 s) and a client with a short deadline records a timeout the lab never meant to play.
+    request_queue_size = 128
     lab: Any
 
     def server_bind(self) -> None:

@@ -138,6 +138,7 @@ class _WhoisTCPServer(TrackedConnections, socketserver.ThreadingTCPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    request_queue_size = 128  # not socketserver's 5: see LabThreadingHTTPServer
     lab: LabWhoisServer
 
 
