@@ -100,6 +100,8 @@ runs = sa.Table(
     sa.Column("status", sa.String(32)),
     sa.Column("summary", sa.Text),
 )
+_INSERT_OBSERVATION = observations.insert()
+_INSERT_PARSE = parses.insert()
 
 
 def utcnow() -> str:
@@ -213,11 +215,13 @@ class EvidenceStore:
             sha256=sha256_hex(raw), meta=_json_text(f.get("meta") or {}),
             tool_version=f["tool_version"],
         )
-        return conn.execute(observations.insert().values(**row)).inserted_primary_key[0]
+        # One statement object, its parameters apart: SQLAlchemy compiles it once, not once per row
+        # (per-row .values() compiled a new statement each time: half the writer thread's time at 10k).
+        return conn.execute(_INSERT_OBSERVATION, row).inserted_primary_key[0]
 
     @staticmethod
     def insert_parse(conn: Any, observation_id: int, parser: str, parsed: dict[str, Any]) -> None:
-        conn.execute(parses.insert().values(
+        conn.execute(_INSERT_PARSE, dict(
             observation_id=observation_id, parser=parser, parsed=_json_text(parsed), created_at=utcnow(),
         ))
 
