@@ -65,11 +65,11 @@ def synthetic(n: int, seed: int = 7) -> nx.MultiDiGraph:
 class Store:
     """Answers the appendix's questions the way the evidence store does, without a database."""
 
-    def get(self, obs_id: int) -> SimpleNamespace:
-        return SimpleNamespace(id=obs_id, source="dns", query_key=f"A host-{obs_id}.example", subject="domain:x",
-                               endpoint="127.0.0.1:53", observed_at="2026-01-01T00:00:00Z",
-                               outcome=SimpleNamespace(value="answered"), sha256="0" * 64, raw_size=100,
-                               run_id="bench", tool_version="bench")
+    def list(self, *, ids: list[int]) -> list[SimpleNamespace]:
+        return [SimpleNamespace(id=obs_id, source="dns", query_key=f"A host-{obs_id}.example", subject="domain:x",
+                                endpoint="127.0.0.1:53", observed_at="2026-01-01T00:00:00Z",
+                                outcome=SimpleNamespace(value="answered"), sha256="0" * 64, raw_size=100,
+                                run_id="bench", tool_version="bench") for obs_id in sorted(ids)]
 
 
 def rss_mb() -> float:

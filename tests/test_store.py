@@ -66,3 +66,15 @@ def test_opening_a_missing_store_without_create_names_the_path(tmp_path):
 
     with pytest.raises(StoreError, match="no evidence store here yet"):
         open_store(str(tmp_path / "absent.sqlite"), create=False)
+
+
+def test_list_by_ids_answers_for_exactly_those_observations_without_their_bytes(tmp_path):
+    store = open_store(str(tmp_path / "e.sqlite"))
+    ids = [_record(store, key=f"A host{i}.example", raw=f"answer {i}".encode()) for i in range(3)]
+    # More ids than SQLite takes in one statement, most of them not in the store.
+    asked = [ids[0], ids[2], *range(10_000, 11_200)]
+    found = store.list(ids=asked)
+    assert [o.id for o in found] == [ids[0], ids[2]]
+    assert all(o.raw is None and o.sha256 == sha256_hex(f"answer {i}".encode()) for o, i in zip(found, (0, 2)))
+    assert [o.id for o in store.list(ids=asked, limit=1)] == [ids[0]]
+    assert store.list(ids=[]) == []

@@ -36,6 +36,25 @@ def evidence_ids(text: Any) -> list[int]:
     return [int(m) for m in _EV.findall(str(text or ""))]
 
 
+def _sources(data: dict[str, Any]) -> list[str]:
+    """The sources an edge names ('dns,pdns' -> ['dns', 'pdns'])."""
+    return [part for part in str(data.get("sources", "")).split(",") if part]
+
+
+def _edge_data(graph: nx.MultiDiGraph, node: str, *, out_only: bool = False) -> list[dict[str, Any]]:
+    """The data of a node's evidence (non-claim) edges: outgoing, then (unless out_only) incoming."""
+    edges = list(graph.out_edges(node, data=True))
+    if not out_only:
+        edges += list(graph.in_edges(node, data=True))
+    return [data for _, _, data in edges if not data.get("claim")]
+
+
+def _node_evidence(graph: nx.MultiDiGraph, node: str, *, source: str | None = None, out_only: bool = False) -> list[int]:
+    """The observation ids behind a node's evidence edges, only one source's if `source` is given."""
+    return [i for data in _edge_data(graph, node, out_only=out_only) if source is None or source in _sources(data)
+            for i in evidence_ids(data.get("evidence"))]
+
+
 def _label(graph: nx.MultiDiGraph, node: str) -> str:
     return str(graph.nodes[node].get("label", node)) if node in graph else node
 
@@ -131,9 +150,7 @@ def _seen(graph: nx.MultiDiGraph, node: str) -> tuple[str | None, str | None, li
     first: tuple[datetime, str] | None = None
     last: tuple[datetime, str] | None = None
     evidence: set[int] = set()
-    for _, _, data in list(graph.out_edges(node, data=True)) + list(graph.in_edges(node, data=True)):
-        if data.get("claim"):
-            continue
+    for data in _edge_data(graph, node):
         evidence.update(evidence_ids(data.get("evidence")))
         for key, pick in (("first_seen", min), ("last_seen", max)):
             when = moment(data.get(key), end=key == "last_seen")
@@ -196,7 +213,7 @@ def _domains(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
         for target, edge in _evidence_edges(graph, node, "resolves_to"):
             addresses.append({"target": _name(graph, target), "rrtype": edge.get("rrtype"),
                               "first_seen": _date(edge.get("first_seen")), "last_seen": _date(edge.get("last_seen")),
-                              "at_incident": edge.get("at_incident"), "sources": str(edge.get("sources", "")).split(","),
+                              "at_incident": edge.get("at_incident"), "sources": _sources(edge),
                               "evidence": evidence_ids(edge.get("evidence"))})
         addresses.sort(key=lambda a: (a["first_seen"] or "9999", a["target"]["id"]))
         registrars = [_name(graph, r) for r, _ in _evidence_edges(graph, node, "registered_with")]
@@ -238,27 +255,22 @@ def _timeline(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
             add("incident", node, data["time"], None, what="incident")
         elif kind == "company":
             if data.get("founded") or data.get("deregistered"):
-                edges = [d for _, _, d in list(graph.out_edges(node, data=True)) + list(graph.in_edges(node, data=True))
-                         if "cn-registry" in str(d.get("sources", "")).split(",")]
+                registry = any("cn-registry" in _sources(d) for d in _edge_data(graph, node))
                 add("company", node, data.get("founded"), data.get("deregistered"), what="company",
-                    evidence=[i for d in edges for i in evidence_ids(d.get("evidence"))],
-                    sources=["cn-registry"] if edges else [])
+                    evidence=_node_evidence(graph, node, source="cn-registry"),
+                    sources=["cn-registry"] if registry else [])
         elif kind == "domain" and (data.get("creation_date") or data.get("expiration_date")):
-            evidence = [i for _, _, d in graph.out_edges(node, data=True) if "whois" in str(d.get("sources", ""))
-                        for i in evidence_ids(d.get("evidence"))]
             add("domain", node, data.get("creation_date"), data.get("expiration_date"), what="domain",
-                evidence=evidence, sources=["whois"])
+                evidence=_node_evidence(graph, node, source="whois", out_only=True), sources=["whois"])
         elif kind == "certificate" and (data.get("not_before") or data.get("not_after")):
             names = [v for v, _ in _evidence_edges(graph, node, "certificate_names")]
-            evidence = [i for _, _, d in list(graph.out_edges(node, data=True)) + list(graph.in_edges(node, data=True))
-                        for i in evidence_ids(d.get("evidence"))]
             add("certificate", node, data.get("not_before"), data.get("not_after"), what="certificate",
-                other=names[0] if names else None, evidence=evidence)
+                other=names[0] if names else None, evidence=_node_evidence(graph, node))
     for u, v, data in graph.edges(data=True):
-        if data.get("kind") in ("resolves_to", "ptr") and "pdns" in str(data.get("sources", "")).split(",") \
+        if data.get("kind") in ("resolves_to", "ptr") and "pdns" in _sources(data) \
                 and (data.get("first_seen") or data.get("last_seen")) and not (_shared(graph, u) or _shared(graph, v)):
             add("pdns", u, data.get("first_seen"), data.get("last_seen"), what=str(data["kind"]), other=v,
-                evidence=evidence_ids(data.get("evidence")), sources=str(data.get("sources", "")).split(","))
+                evidence=evidence_ids(data.get("evidence")), sources=_sources(data))
     events.sort(key=lambda e: (e["start"] or e["end"] or "", e["kind"], e["node"]["id"]))
     return events
 
@@ -283,7 +295,7 @@ def _graph_view(graph: nx.MultiDiGraph) -> dict[str, Any]:
         edges.append({"data": {"id": f"e{i}", "source": str(u), "target": str(v),
                                "relation": str(data.get("kind", key)), "claim": claim,
                                "colour": CLAIM_EDGE_COLOUR if claim else "#9E9E9E",
-                               "sources": [s for s in str(data.get("sources", "")).split(",") if s],
+                               "sources": _sources(data),
                                "evidence": evidence_ids(data.get("evidence")),
                                "first_seen": _date(data.get("first_seen")), "last_seen": _date(data.get("last_seen")),
                                "standing": data.get("standing"), "case_source": data.get("source") if claim else None}})
@@ -295,9 +307,10 @@ def _appendix(graph: nx.MultiDiGraph, store: Any | None) -> list[dict[str, Any]]
     wanted: set[int] = set()
     for _, _, data in graph.edges(data=True):
         wanted.update(evidence_ids(data.get("evidence")))
+    stored = {obs.id: obs for obs in store.list(ids=wanted)} if store is not None and wanted else {}
     rows = []
     for obs_id in sorted(wanted):
-        obs = store.get(obs_id) if store is not None else None
+        obs = stored.get(obs_id)
         if obs is None:
             rows.append({"id": obs_id, "missing": True})
             continue

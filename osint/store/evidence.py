@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -268,7 +268,9 @@ class EvidenceStore:
         return Observation.from_row(row) if row else None
 
     def list(self, *, source: str | None = None, subject: str | None = None,
-             outcome: str | None = None, limit: int | None = None) -> list[Observation]:
+             outcome: str | None = None, limit: int | None = None,
+             ids: Iterable[int] | None = None) -> list[Observation]:
+        """Observations without their raw bytes, in id order; `ids` keeps only those observations."""
         cols = [c for c in observations.c if c.name != "raw"]
         q = sa.select(*cols)
         if source:
@@ -277,11 +279,20 @@ class EvidenceStore:
             q = q.where(observations.c.subject == subject)
         if outcome:
             q = q.where(observations.c.outcome == outcome)
-        q = q.order_by(observations.c.id)
-        if limit:
-            q = q.limit(limit)
+        wanted = sorted(set(ids)) if ids is not None else None
+        # SQLite caps the parameters of one statement, so a long id list is asked for in chunks.
+        chunks = [None] if wanted is None else [wanted[i:i + 500] for i in range(0, len(wanted), 500)]
+        found: list[Observation] = []
         with self.engine.connect() as conn:
-            return [Observation.from_row(r) for r in conn.execute(q)]
+            for chunk in chunks:
+                part = q if chunk is None else q.where(observations.c.id.in_(chunk))
+                part = part.order_by(observations.c.id)
+                if limit:
+                    part = part.limit(limit - len(found))
+                found += [Observation.from_row(r) for r in conn.execute(part)]
+                if limit and len(found) >= limit:
+                    break
+        return found
 
     def newest_per_query(self) -> Iterator[Observation]:
         """The newest observation of every question ever asked: what the graph is built from."""
