@@ -29,6 +29,7 @@ import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import requests  # noqa: E402
 
+from lab.load import case_yaml  # noqa: E402
 from lab.world import start_lab, stop_lab  # noqa: E402
 from osint.case import load_case  # noqa: E402
 from osint.config import load_settings  # noqa: E402
@@ -41,14 +42,7 @@ SOURCES = ["dns", "asn", "rdap", "pdns", "ct", "whois", "shodan"]
 def synthetic_case(path: Path, n_ips: int, n_domains: int) -> Path:
     ips = [f"100.{64 + i // 65000}.{(i // 250) % 256}.{i % 250 + 1}" for i in range(n_ips)]
     domains = [f"bench-{i}.example.com" for i in range(n_domains)]
-    lines = ["case:", "  id: bench", "  title: synthetic benchmark case", "brands:", "  - id: benchbot",
-             "    name: BenchBot", "    websites:"]
-    lines += [f"      - {d}" for d in domains]
-    lines += ["    source: bench", "    standing: alleged by the victim", "servers:",
-              "  claim: {relation: alleged_server_of, brand: benchbot}", "  source: bench",
-              "  standing: alleged by the victim", "  ips:"]
-    lines += [f"    - {ip}" for ip in ips]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text(case_yaml("bench", "synthetic benchmark case", "BenchBot", ips, domains), encoding="utf-8")
     return path
 
 

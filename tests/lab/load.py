@@ -109,16 +109,23 @@ def indicators(n: int) -> tuple[list[str], list[str]]:
     return [ip_of(k) for k in range(n_ips)], [domain_of(j) for j in range(n_domains)]
 
 
-def write_case(path: Path, n: int) -> Path:
-    ips, domains = indicators(n)
-    lines = ["case:", f"  id: load-{n}", f"  title: synthetic load case of {n} indicators", "brands:",
-             "  - id: loadbot", "    name: LoadBot", "    websites:"]
+def case_yaml(case_id: str, title: str, brand: str, ips: list[str], domains: list[str]) -> str:
+    """A synthetic case file: one brand whose websites are `domains` and whose servers are `ips`.
+    bench/enrich.py writes its cases with this too."""
+    lines = ["case:", f"  id: {case_id}", f"  title: {title}", "brands:", f"  - id: {brand.lower()}",
+             f"    name: {brand}", "    websites:"]
     lines += [f"      - {d}" for d in domains]
-    lines += ["    source: load", "    standing: alleged by the victim", "servers:",
-              "  claim: {relation: alleged_server_of, brand: loadbot}", "  source: load",
+    lines += [f"    source: {case_id}", "    standing: alleged by the victim", "servers:",
+              f"  claim: {{relation: alleged_server_of, brand: {brand.lower()}}}", f"  source: {case_id}",
               "  standing: alleged by the victim", "  ips:"]
     lines += [f"    - {ip}" for ip in ips]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines) + "\n"
+
+
+def write_case(path: Path, n: int) -> Path:
+    ips, domains = indicators(n)
+    path.write_text(case_yaml(f"load-{n}", f"synthetic load case of {n} indicators", "LoadBot", ips, domains),
+                    encoding="utf-8")
     return path
 
 
