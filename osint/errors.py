@@ -27,3 +27,7 @@ class ConfigError(OsintError):
 
 class StoreError(OsintError):
     """The evidence store cannot be used."""
+
+
+class OutputError(OsintError):
+    """An output file (export, report, bundle) cannot be written."""

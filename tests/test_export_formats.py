@@ -131,3 +131,24 @@ def test_csv_paths():
 def test_an_unknown_format_is_a_user_error(tmp_path: Path):
     with pytest.raises(ExportError, match="choose one of gexf, graphml, json, csv"):
         export(nx.MultiDiGraph(), "dot", tmp_path / "x.dot")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_unwritable_output_is_one_clear_error_and_leaves_nothing(tmp_path: Path, antbot, fmt):
+    from osint.errors import OutputError
+
+    case, store, _ = antbot
+    g = build_graph(case, store)
+    out = tmp_path / "out"
+    out.mkdir()
+    blocker = out / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"^cannot write .*a-file/case\.[\w.]+: .*a-file is not a folder$"):
+        export(g, fmt, blocker / f"case.{fmt}")
+    taken = out / "taken"
+    (taken / "taken.nodes.csv" if fmt == "csv" else taken).mkdir(parents=True)
+    target = taken if fmt != "csv" else taken / "taken.csv"  # csv writes <prefix>.nodes.csv: a folder here
+    with pytest.raises(OutputError, match=r"^cannot write .*: Is a directory$"):
+        export(g, fmt, target)
+    assert sorted(p.name for p in out.rglob("*")) == sorted(
+        ["a-file", "taken"] + (["taken.nodes.csv"] if fmt == "csv" else []))

@@ -15,6 +15,8 @@ from typing import IO, Any, Iterable, Iterator
 
 import networkx as nx
 
+from ..errors import OutputError
+
 # XML 1.0 allows only these characters. We also drop the C0/C1 controls it tolerates but that only
 # come from hostile WHOIS or web text (and DEL): they break viewers and spreadsheets. Lone surrogates
 # (from JSON escapes like "\ud800") cannot be encoded at all.
@@ -222,8 +224,13 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: 
     is untouched and the temporary one is removed.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except FileExistsError:  # mkdir met a file where a folder of the path should be
+        raise OutputError(f"cannot write {target}: {target.parent} is not a folder") from None
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, mode, **open_kwargs) as fh:
             yield fh
@@ -231,11 +238,13 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: 
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; an export is meant to be shared
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):  # a full disk, a directory where the file should go
+            raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
 
 
