@@ -189,7 +189,8 @@ def test_report_in_headless_chromium(reports, lang):
             # The graph view draws: its canvas is not blank.
             cy = page.locator("#cy")
             cy.scroll_into_view_if_needed()
-            page.wait_for_timeout(300)
+            # cytoscape caches where its canvas is on the page; resize() makes it measure again after the scroll.
+            page.evaluate("window.osintReport.cy.resize()")
             shot = cy.screenshot()
             assert len(set(shot[i] for i in range(200, len(shot), 97))) > 20
             # A real click on a node shows its attributes and the evidence behind its edges.
@@ -199,7 +200,6 @@ def test_report_in_headless_chromium(reports, lang):
                 cy.zoom(2); cy.center(n);
                 const r = n.renderedPosition(); const box = cy.container().getBoundingClientRect();
                 return [box.left + r.x, box.top + r.y]; }""", target)
-            page.wait_for_timeout(200)
             page.mouse.click(x, y)
             panel = page.locator("#node-info")
             panel.locator("h3").wait_for(timeout=5000)
