@@ -57,7 +57,8 @@ def _build(case_path: str, case_only: bool):
 def graph(
     case: str = CaseOption,
     export: Format = typer.Option(Format.gexf, "--export", help="Export format."),
-    out_path: Path = typer.Option(None, "--out", help="Output file (a directory for csv); default graphs/<case-id>.<ext>."),
+    out_path: Path = typer.Option(None, "--out", help="Output file (a directory for csv); default "
+                                  "graphs/<case-id>.<ext>, or graphs/<case-id>.case-only.<ext> with --case-only."),
     case_only: bool = typer.Option(False, "--case-only", help="Use the case file alone, not the evidence store."),
 ) -> None:
     from ..export import default_path
@@ -65,7 +66,10 @@ def graph(
 
     with errors():
         c, g = _build(case, case_only)
-        written = write(g, export.value, out_path or default_path(c.id, export.value))
+        # The case-only graph has a name of its own: the committed one must never be overwritten by
+        # the graph of someone's evidence store (README's first command writes that one).
+        name = f"{c.id}.case-only" if case_only else c.id
+        written = write(g, export.value, out_path or default_path(name, export.value))
     names = ", ".join(str(p) for p in written)
     out.print(f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges -> {names}", markup=False, highlight=False)
 
