@@ -120,11 +120,16 @@ def test_a_thick_record_becomes_facts_and_the_raw_text_is_stored_first(registry,
                                  "nameserver:ns1.dns-example.test"}
 
 
-def test_a_redacted_record_names_no_registrant(registry):
+def test_a_redacted_record_names_only_the_privacy_service_and_marks_it(registry):
     _, parsed, _ = ask(make(registry), "domain:example.net")
-    assert not any(f.relation == "registrant" or f.relation == "uses_email" for f in parsed.facts)
+    proxy = "org:Privacy service provided by Withheld for Privacy ehf"
+    assert [(f.relation, f.object) for f in parsed.facts if f.relation in ("registrant", "uses_email")] == [
+        ("registrant", proxy)]
+    assert parsed.nodes[proxy] == {"privacy_service": True}
+    assert not any(f.subject == proxy and f.relation == "located_in" for f in parsed.facts)  # the proxy's country
     node = parsed.nodes["domain:example.net"]
-    assert node["redacted"] == ["admin_email", "registrant_email", "registrant_name", "registrant_org", "tech_email"]
+    assert node["redacted"] == ["admin_email", "registrant_email", "registrant_name", "tech_email"]
+    assert node["registrant_hidden_by"] == "Privacy service provided by Withheld for Privacy ehf"
     assert set(parsed.leads) == {"nameserver:ns1.dns-example.test"}
 
 

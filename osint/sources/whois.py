@@ -14,6 +14,14 @@ from ..store import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, Source
 from .netcommon import domain_name, email_node, is_hostname, registrable_domain
+from .whois_answers import (
+    is_no_record,
+    is_privacy_mailbox,
+    is_privacy_service,
+    is_redaction,
+    is_throttled,
+    looks_like_company,
+)
 
 DEFAULT_MAX_REFERRALS = 2
 IANA = NICClient.IANAHOST
@@ -33,20 +41,13 @@ _EXTRA_FIELDS = {
     "billing_email": r"Billing(?: Contact)?\s*E-?mail: *(.+)",
     "registrar_abuse_email": r"Registrar Abuse Contact Email: *(.+)",
     "registrar_iana_id": r"Registrar IANA ID: *(.+)",
+    # .io and other registrar-operated records give only the registrar's own expiry date.
+    "registrar_expiration_date": r"Registrar Registration Expiration Date: *(.+)",
 }
 _ROLES = ("registrant", "admin", "tech", "billing")
 
 _REFERRAL = re.compile(r"^[ \t]*(?:registrar whois server|whois server|referralserver|refer|whois)[ \t]*:[ \t]*(\S+)",
                        re.I | re.M)
-_NO_RECORD = re.compile(
-    r"^[ \t%#]*(?:no match for|not found|no data found|domain not found|no entries found|no object found"
-    r"|the queried object does not exist|this query returned 0 objects|domain .{1,80} not found)", re.I | re.M)
-_A_RECORD = re.compile(r"^[ \t]*(?:registrar|creation date|registrant\b[^:\n]*)[ \t]*:[ \t]*\S", re.I | re.M)
-# What registrars and privacy services write instead of the registrant's data.
-_REDACTED = re.compile(
-    r"redacted|data protected|privacy|gdpr|not disclosed|withheld|non-public|statutory masking|masked"
-    r"|please query the rdds|contact the registrar|domains by proxy|whoisguard|identity protect|on behalf of",
-    re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -68,10 +69,6 @@ def looks_binary(raw: bytes) -> bool:
     return bool(text) and bad / len(text) > 0.2
 
 
-def is_no_record(text: str) -> bool:
-    return bool(_NO_RECORD.search(text)) and not _A_RECORD.search(text)
-
-
 class WhoisSource(Source):
     name = "whois"
     description = "Domain WHOIS (RFC 3912): registrar, registrant, contacts, name servers, dates"
@@ -85,7 +82,8 @@ class WhoisSource(Source):
     default_retries = 2
     default_max_bytes = 1_000_000
     ttl = 7 * 86400.0
-    version = "1"
+    version = "2"  # 2: privacy services marked, company registrants as org, registrar expiry, names as IDNA
+    default_throttle_wait = 5.0  # seconds before asking a server again that said "slow down"
 
     # -- asking ----------------------------------------------------------------------------------
 
@@ -134,12 +132,30 @@ class WhoisSource(Source):
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
         if fetched.outcome is not Outcome.ANSWERED or not fetched.raw:
             return fetched
+        text = whois_text(fetched.raw)
         if looks_binary(fetched.raw):
             fetched.outcome = Outcome.BAD_ANSWER
             fetched.error = f"{fetched.endpoint or query.endpoint} answered with binary data, not WHOIS text"
-        elif is_no_record(whois_text(fetched.raw)):
+        elif is_throttled(text):
+            # "Slow down" is no answer about the domain: stored as rate_limited, retried later, never cached.
+            fetched.outcome = Outcome.RATE_LIMITED
+            first = next((line.strip() for line in text.splitlines() if line.strip()), "")[:120]
+            fetched.error = f"{fetched.endpoint or query.endpoint} is throttling: {first}"
+            fetched.retry_after = float(self.settings.get("throttle_wait", self.default_throttle_wait))
+        elif not query.request.get("iana") and (is_no_record(text) or self._library_says_no(query, text)):
             fetched.outcome = Outcome.NO_RECORD
         return fetched
+
+    @staticmethod
+    def _library_says_no(query: Query, text: str) -> bool:
+        """python-whois's own per-registry parsers know more "not found" texts than any list."""
+        try:
+            WhoisEntry.load(query.request["domain"], text)
+        except WhoisDomainNotFoundError:
+            return True
+        except Exception:  # noqa: BLE001 - any other complaint of the parser is for parse() to handle
+            return False
+        return False
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -172,11 +188,20 @@ class WhoisSource(Source):
         def clean(field: str, *values: Any) -> str | None:
             for v in values:
                 for s in _strings(v):
-                    if _REDACTED.search(s):
+                    if is_redaction(s):
                         redacted.append(field)
                         return None
                     return s
             return None
+
+        def org_node(name: str) -> str:
+            org = f"org:{name}"
+            if is_privacy_service(name):
+                # A proxy registers thousands of unrelated domains: kept (it holds the real
+                # registrant's data), never a link between them.
+                out.node(org, privacy_service=True)
+                out.node(node, registrant_hidden_by=name)
+            return org
 
         registrar = _first(entry.get("registrar"))
         if registrar:
@@ -191,9 +216,17 @@ class WhoisSource(Source):
         person = clean("registrant_name", extra.get("registrant_name"), entry.get("name"))
         country = clean("registrant_country", extra.get("registrant_country"), entry.get("country"))
         state = clean("registrant_state", extra.get("registrant_state"), entry.get("state"))
+        if person and (looks_like_company(person) or is_privacy_service(person)):
+            # .cn and others write the registrant company (or the proxy) in the name field: it is
+            # an organisation, which cn-registry can compare with the case's companies.
+            if not org:
+                org = person
+            elif person != org:
+                out.fact(node, "registrant", org_node(person))
+            person = None
         if org:
-            out.fact(node, "registrant", f"org:{org}")
-            if country and len(country) == 2:
+            out.fact(node, "registrant", org_node(org))
+            if country and len(country) == 2 and not is_privacy_service(org):
                 out.fact(f"org:{org}", "located_in", f"region:{country.upper()}", source="whois registrant country")
         if person and person != org:
             out.fact(node, "registrant", f"person:{person}")
@@ -206,6 +239,9 @@ class WhoisSource(Source):
                 redacted.append(f"{role}_email")
                 continue
             out.fact(node, "uses_email", email, role=role)
+            if is_privacy_mailbox(email):
+                out.node(email, privacy_service=True)  # a proxy's forwarder: leads to the proxy, not the owner
+                continue
             out.leads.append(email)
         for ns in _strings(entry.get("name_servers")):
             host = domain_name(ns.split()[0])
@@ -215,7 +251,8 @@ class WhoisSource(Source):
         out.node(node,
                  creation_date=_iso(entry.get("creation_date"), min),
                  updated_date=_iso(entry.get("updated_date"), max),
-                 expiration_date=_iso(entry.get("expiration_date"), max),
+                 expiration_date=_iso(entry.get("expiration_date"), max)
+                 or _iso(_dates(extra.get("registrar_expiration_date")), max),
                  statuses=sorted({s.split()[0] for s in _strings(entry.get("status"))}),
                  registrant_country=country.upper() if country else None,
                  registrant_state=state,
@@ -257,6 +294,18 @@ def _undated_entry(domain: str, text: str) -> WhoisEntry:
                 continue
         entry[f"{k}_date"] = [d for d in dates if isinstance(d, datetime)] or None
     return entry
+
+
+def _dates(value: Any) -> list[datetime]:
+    dates = []
+    for text in _strings(value):
+        try:
+            d = cast_date(text)
+        except (WhoisError, ValueError, OverflowError):
+            continue
+        if isinstance(d, datetime):
+            dates.append(d)
+    return dates
 
 
 def _strings(value: Any) -> list[str]:

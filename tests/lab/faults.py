@@ -22,6 +22,8 @@ class Fault(str, enum.Enum):
     HUGE = "huge"  # answer with far more data than anyone should want
     RESET = "reset"  # send part of the answer, then a TCP RST
     TRICKLE = "trickle"  # one byte every `interval` seconds
+    # WHOIS
+    THROTTLE = "throttle"  # answer with a registry's "slow down" notice (`text`) instead of the record
     # DNS
     SERVFAIL = "servfail"
     REFUSED = "refused"

@@ -20,6 +20,7 @@ from .faults import (
 
 MAX_QUERY_BYTES = 4096
 HUGE_DEFAULT_BYTES = 2 * 1024 * 1024
+THROTTLE_TEXT = "WHOIS LIMIT EXCEEDED - SEE WWW.PIR.ORG/WHOIS FOR DETAILS\r\n"  # PIR's wording
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class LabWhoisServer(LabServer):
     Faults (`set_fault(mode, query=None, times=None, **options)`):
     silence, reset (send `fraction` of the answer, default 0.5, then RST), garbage (size=bytes),
     huge (size=bytes, default 2 MB), trickle (interval=seconds, default `trickle_interval`),
-    latency (delay=seconds, then answer).
+    latency (delay=seconds, then answer), throttle (a "slow down" notice, text=..., PIR's by default).
     """
 
     def __init__(self, answers: Mapping[str, str] | None = None, *, trickle_interval: float = 1.0):
@@ -100,6 +101,8 @@ class LabWhoisServer(LabServer):
                 answer = self.answer_for(query)
                 sock.sendall(answer[: max(1, int(len(answer) * fault.option("fraction", 0.5)))])
                 reset_connection(sock)
+            elif mode is Fault.THROTTLE:
+                sock.sendall(str(fault.option("text", THROTTLE_TEXT)).encode("utf-8"))
             elif mode is Fault.TRICKLE:
                 interval = float(fault.option("interval", self.trickle_interval))
                 send_slowly(sock, self.answer_for(query), interval, self.stopping)
