@@ -134,6 +134,7 @@ class BrandEntry(_Entry):
     id: str = Field(pattern=SLUG)
     name: str
     name_zh: str | None = None
+    aliases: list[str] = []  # other names the brand goes by (app names, old names): evidence naming them names it
     description: str | None = None
     founded: int | None = None
     location: str | None = None
@@ -478,7 +479,8 @@ class _Builder:
         accounts = [self.account(a, path + ("accounts", i), src, std) for i, a in enumerate(e.accounts)]
         broker = BrokerStatus(**e.broker.model_dump()) if e.broker else None
         brand = Brand(
-            id=e.id, name=e.name, name_zh=e.name_zh, name_pinyin=norm.to_pinyin(e.name_zh, joined=True) if e.name_zh else None,
+            id=e.id, name=e.name, name_zh=e.name_zh, aliases=[a.strip() for a in e.aliases if a.strip()],
+            name_pinyin=norm.to_pinyin(e.name_zh, joined=True) if e.name_zh else None,
             description=e.description, founded=e.founded, location=e.location,
             websites=_unique(websites), emails=_unique(emails), accounts=_unique(accounts),
             broker=broker, notes=e.notes, source=src, standing=std)

@@ -137,6 +137,7 @@ class Brand(_Frozen):
     id: str
     name: str
     name_zh: str | None = None
+    aliases: list[str] = []
     name_pinyin: str | None = None
     description: str | None = None
     founded: int | None = None  # year

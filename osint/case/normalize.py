@@ -11,7 +11,7 @@ import idna
 from osint.textnorm import fold_cjk, lookalikes, person_pinyin, to_pinyin
 
 __all__ = [
-    "NormalizeError", "normalize_ip", "normalize_domain", "domain_display",
+    "NormalizeError", "normalize_ip", "normalize_domain", "canonical_host", "domain_display",
     "normalize_email", "email_display", "normalize_url", "url_display",
     "normalize_handle", "fold_cjk", "lookalikes", "to_pinyin", "person_pinyin",
 ]
@@ -66,6 +66,18 @@ def normalize_domain(text: str) -> str:
     return ascii_name
 
 
+def canonical_host(text: str) -> str:
+    """The one canonical form of a host name wherever it comes from (a case file, a DNS answer, a
+    certificate, a page): lowercase IDNA A-labels, no trailing dot. Unlike normalize_domain it never
+    refuses: a name IDNA cannot encode (_dmarc, an underscore label, a bare label) stays lowercase,
+    so 'Bücher.example', 'BÜCHER.example.' and 'xn--bcher-kva.example' are one node."""
+    name = str(text).strip().rstrip(".")
+    try:
+        return idna.encode(name, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return name.lower()
+
+
 def domain_display(a_label: str) -> str:
     """The Unicode form of a normalized domain, for people to read."""
     try:
@@ -79,7 +91,11 @@ _LOCAL = re.compile(r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*$")
 
 
 def normalize_email(text: str) -> str:
-    """'Support@AntBot-AI.org' -> 'Support@antbot-ai.org': the local part is kept as written."""
+    """'Support@AntBot-AI.org' -> 'support@antbot-ai.org'.
+
+    One address, one node: mail providers treat local parts case-insensitively, and a complaint that
+    writes Support@ and a page that writes support@ name the same mailbox. The spelling as written is
+    kept beside it for display (the case file's `as_written`)."""
     raw = str(text).strip()
     if raw.count("@") != 1:
         raise NormalizeError(f"{raw!r} is not an e-mail address (needs exactly one @)")
@@ -90,7 +106,7 @@ def normalize_email(text: str) -> str:
         host = normalize_domain(domain)
     except NormalizeError as exc:
         raise NormalizeError(f"{raw!r} has an invalid domain: {exc}") from None
-    return f"{local}@{host}"
+    return f"{local.lower()}@{host}"
 
 
 def email_display(email: str) -> str:

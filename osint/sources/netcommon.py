@@ -14,6 +14,7 @@ from ipwhois.exceptions import HTTPLookupError
 from ipwhois.net import Net
 from ipwhois.utils import ipv4_is_defined, ipv6_is_defined
 
+from ..case.normalize import canonical_host
 from ..transport.base import Query
 from .base import Source
 
@@ -32,8 +33,8 @@ def ip_node(text: str) -> str:
 
 
 def domain_name(text: str) -> str:
-    """Lowercase A-label form without the trailing dot (names on the wire are already A-labels)."""
-    return text.strip().rstrip(".").lower()
+    """The canonical host name (lowercase A-labels, no trailing dot): the case file's form too."""
+    return canonical_host(text)
 
 
 def domain_node(text: str) -> str:
@@ -49,12 +50,13 @@ def is_hostname(text: str) -> bool:
 
 
 def email_node(text: str) -> str | None:
-    """'Dmarc@Example.NET' -> 'email:Dmarc@example.net'; None when it is not an address."""
+    """'Dmarc@Example.NET' -> 'email:dmarc@example.net' (as the case file writes it); None when it
+    is not an address."""
     text = text.strip().strip("<>").rstrip(".,;")
     if not _EMAIL.match(text):
         return None
     local, _, host = text.rpartition("@")
-    return f"email:{local}@{host.lower()}"
+    return f"email:{local.lower()}@{canonical_host(host)}"
 
 
 # --- names as registries see them --------------------------------------------------------------
