@@ -112,3 +112,20 @@ def test_an_unreadable_record_is_a_parse_error(dns_server):
     dns_server.add_records(ORIGIN, "TXT", ['"this is not | a cymru answer"'])
     with pytest.raises(ParseError):
         ask(make(dns_server))
+
+
+def test_a_prefix_no_route_announces_is_read_not_failed():
+    """Team Cymru answers "NA | NA | CO | lacnic | 2015-01-01" for an allocated, unannounced address."""
+    import dns.message
+    import dns.rrset
+
+    src = ASNSource(SourceSettings(options={"nameservers": ["127.0.0.1:1"]}),
+                    SourceContext(case=None, enrich=EnrichSettings()))
+    [query] = src.address_queries("ip:198.51.100.77", "198.51.100.77", 0)  # a documentation address: asked as if routable
+    msg = dns.message.make_response(dns.message.make_query(query.request["qname"], "TXT"))
+    msg.answer.append(dns.rrset.from_text(query.request["qname"], 60, "IN", "TXT",
+                                          '"NA | NA | CO | lacnic | 2015-01-01"'))
+    parsed = src.parse(query, msg.to_wire(), {})
+    assert parsed.nodes["ip:198.51.100.77"]["announced"] is False
+    assert ("ip:198.51.100.77", "located_in", "region:CO") in {(f.subject, f.relation, f.object) for f in parsed.facts}
+    assert not any(f.relation == "announced_by" for f in parsed.facts)

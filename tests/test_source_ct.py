@@ -121,3 +121,11 @@ def test_garbage_instead_of_http_is_a_bad_answer(lab):
     fetched, _, _ = ask(source(lab), "domain:example.com")
     assert fetched.outcome is Outcome.BAD_ANSWER
     assert fetched.error.isprintable()
+
+
+def test_ip_addresses_in_a_certificates_names_are_kept():
+    from osint.sources.ct import _names
+
+    names = _names({"common_name": "example.com", "name_value": "example.com\n192.0.2.44\n*.example.net\n2001:DB8::7"})
+    assert names == {"domain:example.com": False, "ip:192.0.2.44": False, "domain:example.net": True,
+                     "ip:2001:db8::7": False}

@@ -34,7 +34,7 @@ class ASNSource(AddressSource):
     default_timeout = 5.0
     default_retries = 2
     ttl = 86400.0  # routing changes daily; yesterday's origin is still evidence of yesterday
-    version = "1"
+    version = "2"  # 2: "not announced" (NA) answers read
 
     def address_queries(self, node: str, addr: str, depth: int) -> list[Query]:
         return [dns_query(self.name, node, cymru_origin_name(addr), "TXT", resolver_endpoint(self.settings), depth,
@@ -61,6 +61,15 @@ class ASNSource(AddressSource):
         ip = ip_address(addr)
         readable = 0
         for text in texts:
+            parts = [p.strip() for p in text.split("|")]
+            if len(parts) >= 4 and parts[0].upper() == "NA":
+                # "NA | NA | CO | lacnic | 2015-01-01": allocated, but no route announces it now.
+                readable += 1
+                out.node(ip_node(addr), announced=False, allocation_registry=parts[3] or None,
+                         allocated=(parts[4] if len(parts) > 4 else "") or None)
+                if re.fullmatch(r"[A-Z]{2}", parts[2].upper() if parts[2] else ""):
+                    out.fact(ip_node(addr), "located_in", f"region:{parts[2].upper()}", source_field="allocation")
+                continue
             try:
                 fields = _PARSER.parse_fields_dns(text)
                 prefix = ip_network(fields["asn_cidr"], strict=False)

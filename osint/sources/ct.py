@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..case.normalize import NormalizeError, normalize_domain
+from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
 from ..store import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError, Source
@@ -22,7 +22,8 @@ def _serial(value: Any) -> str | None:
 
 
 def _names(entry: dict[str, Any]) -> dict[str, bool]:
-    """Domain names of one entry -> whether it is only named by a wildcard."""
+    """Node ids (domains, and IP addresses a certificate names in its SAN) of one entry -> whether it
+    is only named by a wildcard."""
     found: dict[str, bool] = {}
     raw = [str(entry.get("common_name") or "")] + str(entry.get("name_value") or "").split("\n")
     for text in raw:
@@ -31,9 +32,12 @@ def _names(entry: dict[str, Any]) -> dict[str, bool]:
             continue
         wildcard = text.startswith("*.")
         try:
-            name = normalize_domain(text[2:] if wildcard else text)
+            name = "ip:" + normalize_ip(text)
         except NormalizeError:
-            continue
+            try:
+                name = "domain:" + normalize_domain(text[2:] if wildcard else text)
+            except NormalizeError:
+                continue
         found[name] = found.get(name, True) and wildcard
     return found
 
@@ -60,7 +64,7 @@ class CTSource(Source):
     default_retries = 3
     default_max_bytes = 20_000_000  # popular domains have tens of thousands of entries
     ttl = 3 * 86400.0
-    version = "1"
+    version = "2"  # 2: IP addresses in SANs
     credential_keys = ()
 
     @property
@@ -117,8 +121,8 @@ class CTSource(Source):
                      issuer=entry.get("issuer_name"), issuer_ca_id=entry.get("issuer_ca_id"),
                      common_name=entry.get("common_name"), not_before=not_before, not_after=not_after, logged=iso_utc_text(entry.get("entry_timestamp")))
             for name, wildcard in _names(entry).items():
-                out.fact(cert, "certificate_names", f"domain:{name}", first_seen=not_before, last_seen=not_after,
+                out.fact(cert, "certificate_names", name, first_seen=not_before, last_seen=not_after,
                          wildcard=wildcard or None)
-                out.leads.append(f"domain:{name}")
+                out.leads.append(name)
         out.leads = sorted(set(out.leads) - {query.subject})
         return out
