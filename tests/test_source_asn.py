@@ -122,8 +122,9 @@ def test_a_prefix_no_route_announces_is_read_not_failed():
     src = ASNSource(SourceSettings(options={"nameservers": ["127.0.0.1:1"]}),
                     SourceContext(case=None, enrich=EnrichSettings()))
     [query] = src.address_queries("ip:198.51.100.77", "198.51.100.77", 0)  # a documentation address: asked as if routable
-    msg = dns.message.make_response(dns.message.make_query(query.request["qname"], "TXT"))
-    msg.answer.append(dns.rrset.from_text(query.request["qname"], 60, "IN", "TXT",
+    qname = query.request["qname"].rstrip(".") + "."
+    msg = dns.message.make_response(dns.message.make_query(qname, "TXT"))
+    msg.answer.append(dns.rrset.from_text(qname, 60, "IN", "TXT",
                                           '"NA | NA | CO | lacnic | 2015-01-01"'))
     parsed = src.parse(query, msg.to_wire(), {})
     assert parsed.nodes["ip:198.51.100.77"]["announced"] is False
