@@ -14,6 +14,7 @@ from ..case.normalize import domain_display, email_display, url_display
 from ..facts import Fact, split_node_id
 from ..sources.indicators import possible_homograph
 from ..textnorm import is_han, person_pinyin, to_pinyin
+from .names import derive_names, texts_of
 
 CASE_SOURCE = "case"  # the case file itself: never counted as independent corroboration
 DEFAULT_CONFIDENCE = 0.5
@@ -32,7 +33,7 @@ RELATION_CONFIDENCE = {
     "announced_by": 0.9, "operated_by": 0.8, "located_in": 0.6, "has_service": 0.8,
     "serves_certificate": 0.85, "certificate_names": 0.9, "serves_ssh_key": 0.9, "mentions": 0.5,
     "links_to": 0.6, "hosted_on": 0.9, "legal_representative_of": 0.9, "registered_at": 0.9,
-    "in_district": 0.9, "shares_name_stem": 0.4, "shares_district": 0.2,
+    "in_district": 0.9, "shares_name_stem": 0.4, "shares_district": 0.2, "names": 0.8,
 }
 CLAIM_CONFIDENCE = 0.3  # an allegation, until evidence says more
 # Facts the case file itself states about its companies (copied from the registry), and the
@@ -134,8 +135,9 @@ def build_graph(case: Any, store: Any | None = None) -> nx.MultiDiGraph:
     if incident is not None:
         g.graph["incident_time"] = iso_utc(incident)
     if store is not None:
-        _add_evidence(g, store, incident)
+        texts = _add_evidence(g, store, incident)
         _derive_same_ssh_key(g)
+        derive_names(g, case, texts)
     finish_labels(g)
     return g
 
@@ -168,9 +170,12 @@ def _is_answer(outcome: Any) -> bool:
     return str(getattr(outcome, "value", outcome)) in ("answered", "no_record")
 
 
-def _add_evidence(g: nx.MultiDiGraph, store: Any, incident: datetime | None) -> None:
+def _add_evidence(g: nx.MultiDiGraph, store: Any, incident: datetime | None) -> list[Any]:
+    """Add every usable answer's facts and node attributes; return the texts that may name someone."""
     merged: dict[tuple[str, str, str], _Merged] = {}
+    texts: list[Any] = []
     for observed_at, obs_id, source, parsed in _answers(g, store):
+        texts.extend(texts_of(obs_id, source, observed_at, parsed))
         for raw in parsed.get("facts") or ():
             try:
                 fact = Fact.from_json(raw)
@@ -188,6 +193,7 @@ def _add_evidence(g: nx.MultiDiGraph, store: Any, incident: datetime | None) -> 
         ensure_node(g, s)
         ensure_node(g, o)
         g.add_edge(s, o, key=r, **merged[(s, r, o)].edge_attrs(r, incident))
+    return texts
 
 
 def _owner_ip(g: nx.MultiDiGraph, node: str) -> str | None:
