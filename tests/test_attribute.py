@@ -20,10 +20,11 @@ def results(antbot):
     return graph, {(r.subject, r.object): r for r in attribute(graph, case)}, ids
 
 
-def test_an_ip_the_brand_website_resolved_to_is_corroborated(results):
+def test_an_ip_a_claimed_website_resolved_to_is_supported_via_that_claim(results):
     graph, by_claim, ids = results
     r = by_claim[("ip:101.36.108.79", "brand:antbot")]
-    assert r.status == "corroborated" and r.n_sources == 2 and r.sources == ["dns", "pdns"]
+    assert r.status == "supported_via_claim" and r.n_sources == 2 and r.sources == ["dns", "pdns"]
+    assert ("domain:www.antrade.io", "website_of") in [(c.subject, c.relation) for c in r.rests_on]
     best = r.best
     assert [h.relation for h in best.hops] == ["resolves_to", "website_of"]
     first = best.hops[0]
@@ -38,6 +39,7 @@ def test_paths_never_use_claim_edges_and_reach_the_brand_through_its_identifiers
         for path in r.paths:
             assert all(not h.claim for h in path.hops[:-1])
             assert path.nodes[-1] == "brand:antbot" or r.object != "brand:antbot"
+            assert path.hops[-1].claim == (r.status in ("supported_via_claim", "linked_to_each_other"))
             for h in path.hops:
                 if not h.claim and h.relation != "under":
                     u, v = (h.frm, h.to) if h.forward else (h.to, h.frm)
@@ -47,7 +49,7 @@ def test_paths_never_use_claim_edges_and_reach_the_brand_through_its_identifiers
 def test_a_company_is_tied_to_the_brand_through_a_registrant_name(results):
     _, by_claim, _ = results
     r = by_claim[("company:91440300MA5GDKFU7E", "brand:antbot")]
-    assert r.status == "corroborated" and r.sources == ["cnregistry", "whois"]
+    assert r.status == "supported_via_claim" and r.sources == ["cnregistry", "whois"]
     assert [h.relation for h in r.best.hops] == ["similar_name", "registrant", "website_of"]
     other = by_claim[("company:91440300MA5GAKDP7P", "brand:antbot")]
     assert other.status == "uncorroborated"
@@ -57,7 +59,7 @@ def test_a_company_is_tied_to_the_brand_through_a_registrant_name(results):
 def test_shared_host_key_and_certificate_names_corroborate(results):
     _, by_claim, _ = results
     r = by_claim[("ip:165.154.60.7", "brand:antbot")]
-    assert r.status == "corroborated" and r.sources == ["shodan"]
+    assert r.status == "supported_via_claim" and r.sources == ["shodan"]
     relations = [h.relation for h in r.best.hops]
     assert relations[0] == "same_ssh_key" and "certificate_names" in relations
     assert relations[-2:] == ["under", "website_of"]  # api.antrade.io is under the listed antrade.io
@@ -68,7 +70,7 @@ def test_the_same_hosting_provider_or_country_is_no_corroboration(results):
     # 101.36.117.216 shares only an ASN (and the region) with corroborated servers.
     assert by_claim[("ip:101.36.117.216", "brand:antbot")].status == "uncorroborated"
     assert explain(graph, "ip:101.36.117.216", "ip:101.36.108.79", weak=False) == []
-    weak = explain(graph, "ip:101.36.117.216", "ip:101.36.108.79")
+    weak = explain(graph, "ip:101.36.117.216", "ip:101.36.108.79", weak=True)
     assert [h.relation for h in weak[0].hops] == ["announced_by", "announced_by"]
 
 
@@ -79,10 +81,14 @@ def test_a_ptr_to_someone_else_at_the_incident_contradicts(results):
     assert "mail.other-operator.example" in r.reason and f"ev{ids['pdns_ptr']}" in r.reason
 
 
-def test_identifier_claims_need_evidence_linking_them_to_another_identifier(results):
+def test_identifier_claims_never_hold_each_other_up(results):
     _, by_claim, _ = results
-    assert by_claim[("domain:www.antrade.io", "brand:antbot")].status == "corroborated"  # CNAME to antrade.io
-    # The listed e-mail appears on the other listed website: uses_email points brand -> email.
+    # www.antrade.io is a CNAME of antrade.io and nothing names the brand: two claims, one question.
+    www = by_claim[("domain:www.antrade.io", "brand:antbot")]
+    assert www.status == "linked_to_each_other"
+    assert ("domain:antrade.io", "website_of") in [(c.subject, c.relation) for c in www.rests_on]
+    # The listed e-mail appears on a page of the other listed website (whose title is "AntBot"):
+    # uses_email points brand -> email.
     email = by_claim[("brand:antbot", "email:business@antrade.io")]
     assert email.status == "corroborated" and email.sources == ["web"]
     assert email.best.nodes[0] == "email:business@antrade.io" and email.best.nodes[-1] == "brand:antbot"
@@ -147,7 +153,7 @@ def test_a_hosting_company_is_a_lead_but_its_other_customers_are_not(tmp_path: P
 
 def test_explain_lists_the_hops_with_provenance(results):
     graph, _, ids = results
-    paths = explain(graph, "ip:165.154.60.7", "domain:antrade.io", k=3)
+    paths = explain(graph, "ip:165.154.60.7", "domain:antrade.io", k=3, weak=True)
     assert paths and paths[0].nodes[0] == "ip:165.154.60.7" and paths[0].nodes[-1] == "domain:antrade.io"
     assert all(h.sources and h.evidence for h in paths[0].hops)
     assert explain(graph, "ip:165.154.60.7", "no:such-node") == []
@@ -160,7 +166,9 @@ def test_renderers(results):
     doc = json.loads(to_json(claims, leads))
     assert len(doc["claims"]) == len(claims) and doc["leads"]
     corroborated = next(c for c in doc["claims"] if c["subject"] == "ip:101.36.108.79")
-    assert corroborated["status"] == "corroborated" and corroborated["paths"][0]["hops"][0]["relation"] == "resolves_to"
+    assert corroborated["status"] == "supported_via_claim"
+    assert corroborated["paths"][0]["hops"][0]["relation"] == "resolves_to"
+    assert "domain:www.antrade.io" in [c["subject"] for c in corroborated["rests_on"]]
     text = to_markdown(claims, leads)
     assert "CONTRADICTED" in text and "# New leads" in text and "\x1b" not in text
     assert path_text(by_claim[("ip:101.36.108.79", "brand:antbot")].best).startswith("ip:101.36.108.79 <-resolves_to-")

@@ -73,8 +73,9 @@ class Namer:
         self.companies: list[tuple[str, str]] = []  # (folded Chinese name, node)
         for brand in getattr(case, "brands", None) or ():
             names = [brand.name, getattr(brand, "name_zh", None), *(getattr(brand, "aliases", None) or ())]
+            node = f"brand:{brand.id}"
             for name in dict.fromkeys(n.strip() for n in names if n and n.strip()):
-                self._add(name, brand.node_id)
+                self._add(name, node)
         for co in getattr(case, "companies", None) or ():
             node = f"company:{co.uscc or co.name}"
             if co.name and any(is_han(ch) for ch in co.name):
