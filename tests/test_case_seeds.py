@@ -32,7 +32,8 @@ def test_seeds_hold_the_complaints_indicators(seeds):
     assert seeds.id == "antbot-binance-2023"
     assert [i.value for i in of_kind(seeds, "ip")] == ANTBOT_IPS
     assert sorted(i.value for i in of_kind(seeds, "domain")) == ["antbot-ai.org", "antrade.io", "www.antrade.io"]
-    assert [i.value for i in of_kind(seeds, "email")] == ["business@antrade.io", "Support@antbot-ai.org"]
+    assert [i.value for i in of_kind(seeds, "email")] == ["business@antrade.io", "support@antbot-ai.org"]
+    assert [i.original for i in of_kind(seeds, "email")] == ["business@antrade.io", "Support@antbot-ai.org"]
     assert len(of_kind(seeds, "account")) == 6
     assert [i.value for i in seeds.seed_urls] == [
         "http://www.antrade.io/",

@@ -60,8 +60,9 @@ def test_bad_domain(text, words):
         normalize_domain(text)
 
 
-def test_email_domain_is_lowercased_local_part_kept():
-    assert normalize_email("Support@AntBot-AI.org") == "Support@antbot-ai.org"
+def test_one_mailbox_one_canonical_address_whatever_the_case():
+    # The complaint writes Support@antbot-ai.org, the site support@antbot-ai.org: one mailbox, one node.
+    assert normalize_email("Support@AntBot-AI.org") == normalize_email("support@antbot-ai.org") == "support@antbot-ai.org"
     assert normalize_email("a@Bücher.Example") == "a@xn--bcher-kva.example"
     assert email_display("a@xn--bcher-kva.example") == "a@bücher.example"
 
@@ -107,3 +108,13 @@ def test_pinyin():
     assert person_pinyin("欧阳修") == "Ouyang Xiu"
     assert person_pinyin("单雄信") == "Shan Xiongxin"  # surname reading, not dān
     assert to_pinyin("龙华区 A座") == "Long Hua Qu A Zuo"
+
+
+def test_one_canonical_host_name_from_any_source():
+    from osint.case.normalize import canonical_host
+    from osint.sources.netcommon import domain_node, email_node
+
+    assert canonical_host("Bücher.Example.") == normalize_domain("bücher.example") == "xn--bcher-kva.example"
+    assert domain_node("BÜCHER.example") == "domain:xn--bcher-kva.example"
+    assert email_node("Support@Bücher.Example") == f"email:{normalize_email('support@bücher.example')}"
+    assert canonical_host("_DMARC.Example.com") == "_dmarc.example.com"  # not IDNA-encodable: kept, lowercased

@@ -94,7 +94,11 @@ def attribute(
     for col in ("claim", "status", "best evidence path"):
         table.add_column(col, overflow="fold")
     for r in results:
-        status = f"corroborated by {r.n_sources} independent source(s)" if r.status == "corroborated" else r.status
+        status = r.status.replace("_", " ")
+        if r.status in ("corroborated", "supported_via_claim"):
+            status += f": {r.lines} independent line(s) from {r.n_sources} source(s)"
+        if r.rests_on:
+            status += "\nrests on: " + "; ".join(f"{c.subject} {c.relation}" for c in r.rests_on)
         best = f"{attr.path_text(r.best)} [{', '.join(sorted(r.best.sources))}]" if r.best else r.reason
         claim = f"{r.subject} {r.relation} {r.object}" + (f"\n({r.source})" if r.source else "")
         table.add_row(claim, status, best)
@@ -113,6 +117,10 @@ def explain(
     b: str = typer.Argument(..., help="Another node id, e.g. company:91440300MA5GAKDP7P"),
     case: str = CaseOption,
     k: int = typer.Option(3, "--paths", help="How many paths to show."),
+    via_claims: bool = typer.Option(False, "--via-claims",
+                                    help="Also show paths that reach a brand through another claim (marked CLAIM)."),
+    weak: bool = typer.Option(False, "--weak", help="Also walk weak links (same network, registrar or place), "
+                                                    "which attribution ignores."),
 ) -> None:
     from ..graph import attribute as attr
 
@@ -124,16 +132,26 @@ def explain(
             if node not in g:
                 raise OsintError(f"{node}: no such node in the graph of {c.id} (node ids look like ip:192.0.2.1, "
                                  "domain:example.com, company:<USCC>)")
-        paths = attr.explain(g, a, b, k=k)
+        paths = attr.explain(g, a, b, k=k, via_claims=via_claims, weak=weak)
+        verdict = next((r for r in attr.attribute(g, c) if {r.subject, r.object} == {a, b}), None)
+    if verdict is not None:
+        # The same finder as `osint attribute`: the verdict and the paths below cannot disagree.
+        out.print(f"claim {verdict.subject} {verdict.relation} {verdict.object}: "
+                  f"{verdict.status.replace('_', ' ')} ({verdict.reason})", markup=False, highlight=False)
     if not paths:
-        out.print(f"no evidence path between {a} and {b}", markup=False)
+        hint = "" if via_claims else " (--via-claims shows paths that rest on other claims)"
+        out.print(f"no evidence path between {a} and {b}{hint}", markup=False)
         raise typer.Exit(1)
     for i, path in enumerate(paths, 1):
-        table = Table(title=f"path {i}")
+        bridged = any(h.claim for h in path.hops)
+        table = Table(title=f"path {i}" + (" (rests on a claim of the case file)" if bridged else ""))
         for col in ("from", "relation", "to", "sources", "evidence", "when"):
             table.add_column(col, overflow="fold")
         for hop in path.hops:
             arrow = hop.relation if hop.forward else f"{hop.relation} (reverse)"
+            if hop.claim:
+                arrow = f"CLAIM {arrow}"
             when = " .. ".join(x for x in (hop.first_seen, hop.last_seen) if x) or (hop.observed_at or "")
-            table.add_row(hop.frm, arrow, hop.to, ", ".join(hop.sources), ", ".join(hop.evidence), when)
+            evidence = ", ".join(hop.evidence) or (hop.note_text("en") or "")
+            table.add_row(hop.frm, arrow, hop.to, ", ".join(hop.sources), evidence, when)
         out.print(table)

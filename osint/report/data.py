@@ -102,7 +102,7 @@ def _hops(graph: nx.MultiDiGraph, path: attr.EvidencePath | None) -> list[dict[s
     for h in path.hops:
         hops.append({"from": _name(graph, h.frm), "to": _name(graph, h.to), "relation": h.relation,
                      "forward": h.forward, "claim": h.claim, "sources": list(h.sources),
-                     "evidence": evidence_ids(",".join(h.evidence)), "note": h.note,
+                     "evidence": evidence_ids(",".join(h.evidence)), "note": _both(h.note_text),
                      "first_seen": _date(h.first_seen), "last_seen": _date(h.last_seen)})
     return hops
 
@@ -133,10 +133,19 @@ def _summary(graph: nx.MultiDiGraph, case: Any) -> dict[str, Any]:
     return {"id": case.id, "title": case.title, "incidents": incidents, "brands": brands, "companies": companies}
 
 
+def _both(text: Any) -> dict[str, str] | None:
+    """A message in both report languages: {'en': ..., 'zh': ...}; the template picks one."""
+    en = text("en")
+    return None if en is None else {"en": en, "zh": text("zh")}
+
+
 def _claims(graph: nx.MultiDiGraph, results: list[attr.ClaimResult]) -> list[dict[str, Any]]:
     return [{"subject": _name(graph, r.subject), "relation": r.relation, "object": _name(graph, r.object),
-             "status": r.status, "n_sources": r.n_sources, "sources": sorted(r.sources), "reason": r.reason,
-             "notes": list(r.notes), "source": r.source, "standing": r.standing, "text": r.text,
+             "status": r.status, "n_sources": r.n_sources, "sources": sorted(r.sources), "lines": r.lines,
+             "reason": _both(r.reason_text), "notes": [{lang: texts[i] for lang, texts in
+                                                        (("en", r.notes_text("en")), ("zh", r.notes_text("zh")))}
+                                                       for i in range(len(r.notes_text("en")))],
+             "rests_on": [c.to_dict() for c in r.rests_on], "source": r.source, "standing": r.standing, "text": r.text,
              "best": _hops(graph, r.best), "n_paths": len(r.paths)} for r in results]
 
 
@@ -325,7 +334,7 @@ def collect(case: Any, graph: nx.MultiDiGraph, store: Any | None = None, *, gene
     """Everything the report shows, for one case: see the module docstring."""
     results = attr.attribute(graph, case)
     leads = attr.new_leads(graph)
-    counts = {s: sum(1 for r in results if r.status == s) for s in ("corroborated", "contradicted", "uncorroborated")}
+    counts = {s: sum(1 for r in results if r.status == s) for s in attr.STATUSES}
     return {
         "case": _summary(graph, case),
         "claims": _claims(graph, results),

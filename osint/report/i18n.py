@@ -35,8 +35,12 @@ TEXT: dict[str, dict[str, str]] = {
         "case_source": "Where the case file says so",
         "standing": "Standing",
         "claims": "Claims and their corroboration",
-        "claims_intro": ("Each claim of the complaint, checked against evidence paths that use no claim: "
-                         "a claim is corroborated only by independent sources, never by the case file itself."),
+        "claims_intro": ("Each claim of the complaint is a question; only evidence answers it. Corroborated: evidence "
+                         "alone reaches the brand or company itself (a page, certificate, registrant or banner that "
+                         "names it). Supported via another claim: evidence reaches only what another claim of the "
+                         "complaint attributes to the brand, and the claim it rests on is named. Linked to each other: "
+                         "two claims that only support each other, which is no support. The case file never counts "
+                         "as a source."),
         "claim": "Claim",
         "best_path": "Best evidence path",
         "sources": "Sources",
@@ -110,6 +114,8 @@ TEXT: dict[str, dict[str, str]] = {
         "status_corroborated": "corroborated",
         "status_uncorroborated": "uncorroborated",
         "status_contradicted": "contradicted",
+        "status_supported_via_claim": "supported via another claim",
+        "status_linked_to_each_other": "linked to each other",
         "by_sources": "by {n} independent source(s)",
         "no_store": "No evidence store was read: the report shows the case file alone.",
     },
@@ -142,7 +148,9 @@ TEXT: dict[str, dict[str, str]] = {
         "case_source": "案件材料出处",
         "standing": "依据性质",
         "claims": "指控及其佐证情况",
-        "claims_intro": "逐条核对报案材料中的指控：只有不经过任何指控的证据路径、来自独立数据源的证据才算佐证，案件材料本身不算。",
+        "claims_intro": ("报案材料中的每项指控都是待回答的问题，只有证据才能回答。已佐证：仅凭证据即可直达品牌或公司本身"
+                         "（指名它的网页、证书、注册人或服务横幅）。经其他指控支持：证据只连到报案材料另一项指控归于该品牌的标识，"
+                         "并注明所依赖的指控。相互关联：两项指控只能互相支持，不构成佐证。案件材料本身从不算作数据源。"),
         "claim": "指控",
         "best_path": "最佳证据路径",
         "sources": "数据源",
@@ -214,6 +222,8 @@ TEXT: dict[str, dict[str, str]] = {
         "status_corroborated": "已佐证",
         "status_uncorroborated": "未佐证",
         "status_contradicted": "存在矛盾",
+        "status_supported_via_claim": "经其他指控支持",
+        "status_linked_to_each_other": "相互关联",
         "by_sources": "（{n} 个独立数据源）",
         "no_store": "未读取证据存储：本报告仅反映案件材料本身。",
     },
@@ -237,8 +247,12 @@ RELATIONS_ZH = {
     "hosted_on": "托管于", "legal_representative_of": "担任法定代表人", "registered_at": "注册地址为",
     "in_district": "位于行政区", "similar_name": "名称相似", "shares_name_stem": "字号相同", "shares_district": "同一行政区",
     "alleged_server_of": "被指为其服务器", "suspected_operator_of": "涉嫌运营", "website_of": "为其网站",
-    "account_of": "为其账号",
+    "account_of": "为其账号", "names": "指名", "under": "属于其下级域名",
 }
+
+STANDING_ZH = {"alleged by the victim": "受害人指控", "stated by the victim": "受害人陈述", "suspected": "涉嫌",
+               "from the public company registry": "来自公开的企业登记信息", "public statement": "公开声明",
+               "reported by the press": "媒体报道", "investigator lead": "调查线索"}
 
 COMPANY_STATUS_ZH = {"active": "存续", "deregistered": "注销", "revoked": "吊销", "dissolved": "解散",
                      "moved_out": "迁出", "liquidating": "清算中"}
@@ -246,6 +260,10 @@ COMPANY_STATUS_ZH = {"active": "存续", "deregistered": "注销", "revoked": "�
 
 def company_status(status: str, lang: str) -> str:
     return COMPANY_STATUS_ZH.get(status, status) if lang == "zh" else status.replace("_", " ")
+
+
+def standing_name(standing: str, lang: str) -> str:
+    return STANDING_ZH.get(standing, standing) if lang == "zh" else standing
 
 
 def kind_name(kind: str, lang: str) -> str:

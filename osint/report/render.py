@@ -12,17 +12,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..graph.build import moment
 from ..graph.style import CLAIM_EDGE_COLOUR, FALLBACK_COLOUR, KINDS, colour
+from ..graph.attribute import STATUSES
 from .assets import GraphLibrary
-from .i18n import KINDS_ZH, LANGS, RELATIONS_ZH, TEXT, company_status, kind_name, relation_name
+from .i18n import KINDS_ZH, LANGS, RELATIONS_ZH, TEXT, company_status, kind_name, relation_name, standing_name
 
 _TIMELINE_COLOURS = {"incident": CLAIM_EDGE_COLOUR, "company": colour("company"), "domain": colour("domain"),
                      "certificate": colour("certificate"), "pdns": colour("ip")}
@@ -109,7 +111,16 @@ def render(data: dict[str, Any], lang: str, library: GraphLibrary) -> str:
         text = t.get(f"status_{value}", value)
         return text + (" " + t["by_sources"].format(n=n) if value == "corroborated" and n else "")
 
-    env.filters.update(name=name, kind=lambda k: kind_name(k, lang), rel=lambda r: relation_name(r, lang),
+    def tr(value: Any) -> Any:
+        """A text given in both languages ({'en': ..., 'zh': ...}) in this report's language."""
+        return value.get(lang, value.get("en")) if isinstance(value, dict) else value
+
+    def code(text: str) -> Markup:
+        """Text with `command` spans shown as code."""
+        return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+    env.filters.update(code=code, name=name, kind=lambda k: kind_name(k, lang), rel=lambda r: relation_name(r, lang), tr=tr,
+                       standing=lambda v: standing_name(str(v), lang),
                        status=status, company_status=lambda v: company_status(str(v), lang))
     ui = {key: t[key] for key in ("attributes", "edges", "relation", "other_end", "sources", "evidence",
                                   "click_node", "claim_edge")}
@@ -132,4 +143,5 @@ def render(data: dict[str, Any], lang: str, library: GraphLibrary) -> str:
         t=t, lang=lang, d=data, case=data["case"], csp=csp, style=Markup(style),
         library=library, library_source=Markup(library.source), script=Markup(script), payload=script_json(payload),
         timeline=timeline_chart(data["timeline"], lang), legend=legend, claim_colour=CLAIM_EDGE_COLOUR,
+        statuses=STATUSES,
     )

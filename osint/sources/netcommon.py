@@ -14,7 +14,7 @@ from ipwhois.exceptions import HTTPLookupError
 from ipwhois.net import Net
 from ipwhois.utils import ipv4_is_defined, ipv6_is_defined
 
-from ..case.normalize import canonical_host
+from ..case.normalize import NormalizeError, canonical_host, normalize_email
 from ..transport.base import Query
 from .base import Source
 
@@ -53,6 +53,10 @@ def email_node(text: str) -> str | None:
     """'Dmarc@Example.NET' -> 'email:dmarc@example.net' (as the case file writes it); None when it
     is not an address."""
     text = text.strip().strip("<>").rstrip(".,;")
+    try:
+        return f"email:{normalize_email(text)}"  # the case file's canonical form, Unicode domains included
+    except NormalizeError:
+        pass
     if not _EMAIL.match(text):
         return None
     local, _, host = text.rpartition("@")
