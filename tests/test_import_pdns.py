@@ -24,9 +24,9 @@ def store(tmp_path):
 def test_cof_export_is_stored_verbatim_with_its_parse(tmp_path, store):
     path = tmp_path / "circl-export.ndjson"
     path.write_bytes(LAB_COF.read_bytes())
-    records, observations = import_pdns_file(path, store, "run-1")
-    assert (records, observations) == (5, 1)  # four lines, one of them with two rdata
+    records, oid = import_pdns_file(path, store, "run-1")
     (obs,) = store.list(source="pdns")
+    assert (records, oid) == (5, obs.id)  # four lines, one of them with two rdata
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert obs.query_key == f"import {digest}" and obs.endpoint == "file:circl-export.ndjson"
     assert obs.outcome is Outcome.ANSWERED and obs.sha256 == digest
@@ -45,7 +45,7 @@ def test_csv_export_with_iso_and_epoch_times(tmp_path, store):
         "api.example.com,A,100.64.1.11,2022-12-01 00:00:00,2023-04-30T23:59:59+00:00,\n"
         "\n"
         "www.example.com,CNAME,example.com.,1667260800,1719748800,840\n", encoding="utf-8")
-    assert import_pdns_file(path, store, "run-1") == (3, 1)
+    assert import_pdns_file(path, store, "run-1")[0] == 3
     parsed = store.latest_parse(store.list(source="pdns")[0].id)
     spans = {(f["s"], f["o"]): (f.get("first"), f.get("last")) for f in parsed["facts"]}
     assert spans[("domain:example.com", "ip:100.64.1.11")] == ("2022-11-01T00:00:00Z", "2023-04-30T23:59:59Z")
@@ -84,3 +84,25 @@ def test_empty_and_missing_files(tmp_path, store):
         import_pdns_file(empty, store, "run-1")
     with pytest.raises(OsintError, match="cannot read"):
         import_pdns_file(tmp_path / "absent.csv", store, "run-1")
+
+
+def test_the_cli_prints_the_id_the_store_gave(tmp_path, guarded_env):
+    """Not the number of observations: the id `osint evidence show` takes, in a store that already has some."""
+    import os
+    import subprocess
+    import sys
+
+    store_path = tmp_path / "evidence.sqlite"
+    with EvidenceStore(str(store_path)) as s:
+        for i in range(3):
+            s.record(run_id="r", source="dns", query_key=f"q{i}", subject="domain:example.com", request={},
+                     endpoint="lab", outcome=Outcome.ANSWERED, raw=b"x", duration_ms=1.0, tool_version="t")
+    path = tmp_path / "export.ndjson"
+    path.write_bytes(LAB_COF.read_bytes())
+    env = {**guarded_env, "OSINT_STORE": str(store_path)}
+    done = subprocess.run([sys.executable, "-m", "osint", "import", "pdns", str(path)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    with EvidenceStore(str(store_path)) as s:
+        (obs,) = s.list(source="pdns")
+    assert f"observation ev{obs.id}" in done.stdout and obs.id == 4

@@ -23,7 +23,7 @@ def import_pdns_file(path: str | Path, store, run_id: str, *,
                      enrich: EnrichSettings | None = None) -> tuple[int, int]:
     """Store the file's bytes as one observation of source "pdns", then its parse.
 
-    Returns (records read, observations stored). Raises ImportFormatError naming the file and
+    Returns (records read, the id the store gave the observation). Raises ImportFormatError naming the file and
     line of the first malformed record (nothing is stored then), OsintError if the file cannot
     be read.
     """
@@ -58,4 +58,4 @@ def import_pdns_file(path: str | Path, store, run_id: str, *,
     )
     parsed = source.parse(query, raw, {"format": fmt})
     store.record_parse(oid, source.parser_id(), parsed.to_json())
-    return len(records), 1
+    return len(records), oid
