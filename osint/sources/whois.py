@@ -42,7 +42,8 @@ _EXTRA_FIELDS = {
     "registrar_abuse_email": r"Registrar Abuse Contact Email: *(.+)",
     "registrar_iana_id": r"Registrar IANA ID: *(.+)",
     # .io and other registrar-operated records give only the registrar's own expiry date.
-    "registrar_expiration_date": r"Registrar Registration Expiration Date: *(.+)",
+    # (not named *_date: python-whois would cast it, and one odd date would cost the whole record)
+    "registrar_expiry_when": r"Registrar Registration Expiration Date: *(.+)",
 }
 _ROLES = ("registrant", "admin", "tech", "billing")
 
@@ -252,7 +253,7 @@ class WhoisSource(Source):
                  creation_date=_iso(entry.get("creation_date"), min),
                  updated_date=_iso(entry.get("updated_date"), max),
                  expiration_date=_iso(entry.get("expiration_date"), max)
-                 or _iso(_dates(extra.get("registrar_expiration_date")), max),
+                 or _iso(_dates(extra.get("registrar_expiry_when")), max),
                  statuses=sorted({s.split()[0] for s in _strings(entry.get("status"))}),
                  registrant_country=country.upper() if country else None,
                  registrant_state=state,
