@@ -34,8 +34,7 @@ class _Incident:
 
 
 class _Case:
-    def incident(self):
-        return _Incident()
+    incident = _Incident()  # a property of the real case model
 
 
 def source(lab, case=_Case(), **options):

@@ -138,7 +138,8 @@ def read_timemap(raw: bytes) -> list[Capture]:
 
 def _incident(context: Any) -> str | None:
     case = getattr(context, "case", None)
-    inc = case.incident() if case is not None and hasattr(case, "incident") else None
+    inc = getattr(case, "incident", None)
+    inc = inc() if callable(inc) else inc
     t = getattr(inc, "time", None)
     return iso_ts(t) if isinstance(t, datetime) else None
 

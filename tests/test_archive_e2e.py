@@ -1,0 +1,79 @@
+"""The archive source end to end: `osint enrich --sources web,archive` on the lab case, then `osint explain`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from lab.world import CASE, archive, start_lab, stop_lab
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = start_lab()
+    yield lab
+    stop_lab(lab)
+
+
+def osint(args, env, cwd):
+    return subprocess.run([sys.executable, "-m", "osint", *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=240)
+
+
+@pytest.fixture(scope="module")
+def run(lab, tmp_path_factory):
+    import os
+
+    from conftest import guarded_env as _guarded  # noqa: F401  (fixture module; env built below)
+
+    work = tmp_path_factory.mktemp("archive-e2e")
+    store = work / "evidence.sqlite"
+    cfg = lab.write_config(work / "osint.toml", store)
+    from conftest import REPO_ROOT, SITECUSTOMIZE_DIR, socket_guard
+
+    env = {k: v for k, v in os.environ.items() if k.upper() not in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")}
+    env["PYTHONPATH"] = os.pathsep.join([str(SITECUSTOMIZE_DIR), str(REPO_ROOT)])
+    env[socket_guard.ENV_SWITCH] = "1"
+    env.update(lab.env())
+    env["COLUMNS"] = "250"
+    lab.reset_counts()
+    first = osint(["--config", str(cfg), "enrich", "--case", str(CASE), "--sources", "web,archive"], env, work)
+    return {"lab": lab, "env": env, "work": work, "cfg": cfg, "store": store, "first": first}
+
+
+def test_an_ip_only_an_old_capture_lists_is_found_dated_and_explained(run):
+    assert run["first"].returncode in (0, 1), run["first"].stderr
+    with sqlite3.connect(run["store"]) as db:
+        sources = {s for (s,) in db.execute("SELECT DISTINCT source FROM observations")}
+    assert sources == {"web", "archive"}
+    env, work, cfg = run["env"], run["work"], run["cfg"]
+    done = osint(["--config", str(cfg), "explain", f"ip:{archive.OLD_IP}", "url:" + archive.GUIDE,
+                  "--case", str(CASE)], env, work)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "mentions" in done.stdout and "archive" in done.stdout
+    assert "2022-05-10T08:30:00Z" in done.stdout  # when the archive first saw the page list it
+    # The live page does not list it: only the archive does.
+    graph = osint(["--config", str(cfg), "graph", "--case", str(CASE), "--export", "json", "--out",
+                   str(work / "g.json")], env, work)
+    assert graph.returncode == 0, graph.stderr
+    doc = json.loads((work / "g.json").read_text(encoding="utf-8"))
+    edges = [e for e in doc.get("edges", doc.get("links", [])) if e.get("target") == f"ip:{archive.OLD_IP}"
+             or e.get("to") == f"ip:{archive.OLD_IP}"]
+    assert edges and all(e["sources"] in (["archive"], "archive") for e in edges), edges
+
+
+def test_captures_are_fetched_raw_once_and_a_rerun_asks_the_archive_nothing(run):
+    lab = run["lab"]
+    paths = [r.path for r in lab.http.requests if r.path.startswith(archive.WEB_PREFIX)]
+    assert paths and all("id_/" in p for p in paths), paths  # never the toolbar page
+    assert len(paths) == len(set(paths))  # each distinct capture once, though two queries listed it
+    lab.reset_counts()
+    again = osint(["--config", str(run["cfg"]), "enrich", "--case", str(CASE), "--sources", "archive"],
+                  run["env"], run["work"])
+    assert again.returncode in (0, 1), again.stderr
+    assert [r.path for r in lab.http.requests] == []
