@@ -77,3 +77,35 @@ def test_captures_are_fetched_raw_once_and_a_rerun_asks_the_archive_nothing(run)
                   run["env"], run["work"])
     assert again.returncode in (0, 1), again.stderr
     assert [r.path for r in lab.http.requests] == []
+
+
+def _edges_to(run, node, *args):
+    out = run["work"] / f"g{abs(hash(args))}.json"
+    done = osint(["--config", str(run["cfg"]), "graph", "--case", str(CASE), "--export", "json", "--out", str(out),
+                  *args], run["env"], run["work"])
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    return {(e["source"], e.get("kind")) for e in doc.get("edges", doc.get("links", [])) if e.get("target") == node}
+
+
+def test_as_of_keeps_what_held_then_apart_from_what_holds_today(run):
+    old, new = f"ip:{archive.OLD_IP}", "ip:198.51.100.77"
+    page = "url:" + archive.GUIDE
+    # Mid-2022 the guide named only the old server; the current one appears from the 2022-11 capture on.
+    assert (page, "mentions") in _edges_to(run, old, "--as-of", "2022-06-01")
+    assert _edges_to(run, new, "--as-of", "2022-06-01") == set()
+    assert (page, "mentions") in _edges_to(run, new, "--as-of", "2022-11-01")
+    assert (page, "mentions") in _edges_to(run, old, "--as-of", "2023-01-15")  # its last capture
+    # A span is what the captures saw, not a guess between them: the old server was last seen in a capture
+    # of 2023-01-15, so at the incident (2023-03-21 01:00 +08:00) only the new one, seen before and after, holds.
+    assert _edges_to(run, old, "--as-of", "2023-03-21T01:00:00+08:00") == set()
+    assert (page, "mentions") in _edges_to(run, new, "--as-of", "incident")
+    assert _edges_to(run, old, "--as-of", "2024-06-01") == set()
+    assert (page, "mentions") in _edges_to(run, new)
+    claims = osint(["--config", str(run["cfg"]), "attribute", "--case", str(CASE), "--format", "json", "--as-of",
+                    "incident"], run["env"], run["work"])
+    assert claims.returncode == 0, claims.stderr
+    assert len(json.loads(claims.stdout)["claims"]) == 15  # every claim is judged, on the evidence of then
+    bad = osint(["--config", str(run["cfg"]), "graph", "--case", str(CASE), "--as-of", "last spring"],
+                run["env"], run["work"])
+    assert bad.returncode == 2 and "--as-of 'last spring'" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

@@ -49,9 +49,17 @@ def build_case_graph(case_path: str, case_only: bool, *, keep_store: bool = Fals
     return c, g, store
 
 
-def _build(case_path: str, case_only: bool):
+def _build(case_path: str, case_only: bool, as_of: str | None = None):
     c, g, _ = build_case_graph(case_path, case_only)
+    if as_of:
+        from ..graph.asof import as_of as at, parse_as_of
+
+        g = at(g, *parse_as_of(as_of, g.graph.get("incident_time")))
     return c, g
+
+
+AS_OF_HELP = ("Only the facts that held then: YYYY-MM-DD (that day, UTC), an ISO time with its offset, "
+              "or 'incident'.")
 
 
 def graph(
@@ -59,12 +67,13 @@ def graph(
     export: Format = typer.Option(Format.gexf, "--export", help="Export format."),
     out_path: Path = typer.Option(None, "--out", help="Output file (a directory for csv); default graphs/<case-id>.<ext>."),
     case_only: bool = typer.Option(False, "--case-only", help="Use the case file alone, not the evidence store."),
+    as_of: str = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     from ..export import default_path
     from ..export import export as write
 
     with errors():
-        c, g = _build(case, case_only)
+        c, g = _build(case, case_only, as_of)
         written = write(g, export.value, out_path or default_path(c.id, export.value))
     names = ", ".join(str(p) for p in written)
     out.print(f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges -> {names}", markup=False, highlight=False)
@@ -73,11 +82,12 @@ def graph(
 def attribute(
     case: str = CaseOption,
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table (terminal), json or md."),
+    as_of: str = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     from ..graph import attribute as attr
 
     with errors():
-        c, g = _build(case, False)
+        c, g = _build(case, False, as_of)
         results = attr.attribute(g, c)
         leads = attr.new_leads(g)
     if fmt == ReportFormat.json:
