@@ -109,3 +109,23 @@ def test_as_of_keeps_what_held_then_apart_from_what_holds_today(run):
     bad = osint(["--config", str(run["cfg"]), "graph", "--case", str(CASE), "--as-of", "last spring"],
                 run["env"], run["work"])
     assert bad.returncode == 2 and "--as-of 'last spring'" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_the_bundle_carries_the_captures_as_warc_and_verifies(run):
+    import io
+    import zipfile
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    bundle = run["work"] / "case.zip"
+    made = osint(["--config", str(run["cfg"]), "evidence", "bundle", "--case", str(CASE), "--out", str(bundle)],
+                 run["env"], run["work"])
+    assert made.returncode == 0, made.stderr
+    checked = osint(["evidence", "verify-bundle", str(bundle)], run["env"], run["work"])
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    with zipfile.ZipFile(bundle) as zf:
+        warc = zf.read("warc/pages.warc.gz")
+    dated = {(r.rec_headers.get_header("WARC-Target-URI"), r.rec_headers.get_header("WARC-Date"))
+             for r in ArchiveIterator(io.BytesIO(warc)) if r.rec_type == "response"}
+    assert ("http://www.example.com:80/guide/bind/", "2022-05-10T08:30:00Z") in dated  # as the crawler wrote it
+    assert any(uri == archive.GUIDE and not date.startswith("20220") for uri, date in dated)  # the live page
