@@ -129,3 +129,19 @@ def test_the_bundle_carries_the_captures_as_warc_and_verifies(run):
              for r in ArchiveIterator(io.BytesIO(warc)) if r.rec_type == "response"}
     assert ("http://www.example.com:80/guide/bind/", "2022-05-10T08:30:00Z") in dated  # as the crawler wrote it
     assert any(uri == archive.GUIDE and not date.startswith("20220") for uri, date in dated)  # the live page
+
+
+def test_the_report_timeline_shows_the_captures(run):
+    from osint.case import load_case
+    from osint.graph import build_graph
+    from osint.report.data import collect
+    from osint.store import open_store
+
+    case = load_case(CASE)
+    with open_store(str(run["store"])) as store:
+        graph = build_graph(case, store)
+        data = collect(case, graph, store)
+    (event,) = [e for e in data["timeline"] if e["kind"] == "capture"
+                and e["node"]["id"] == "url:" + archive.GUIDE]
+    assert (event["start_text"], event["end_text"]) == ("2022-05-10 08:30", "2024-01-01 00:00")  # first and last capture
+    assert event["evidence"] and event["sources"] == ["archive"]

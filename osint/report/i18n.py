@@ -84,6 +84,7 @@ TEXT: dict[str, dict[str, str]] = {
         "tl_domain": "Domain registration",
         "tl_certificate": "Certificate valid",
         "tl_pdns": "Passive DNS",
+        "tl_capture": "Web archive captures",
         "graph": "Graph",
         "graph_intro": ("Drag to pan, scroll to zoom, click a node to see its attributes and the evidence behind "
                         "its edges. Red edges are claims of the complaint; grey edges are evidence."),
@@ -190,6 +191,7 @@ TEXT: dict[str, dict[str, str]] = {
         "tl_domain": "域名注册期",
         "tl_certificate": "证书有效期",
         "tl_pdns": "被动 DNS 记录",
+        "tl_capture": "网页存档快照",
         "graph": "关系图",
         "graph_intro": "拖动可平移，滚轮可缩放，点击节点可查看其属性及其连线所依据的证据。红色连线为报案材料中的指控，灰色连线为证据。",
         "legend": "图例",

@@ -323,9 +323,6 @@ class ArchiveSource(Source):
                 pages.setdefault(node, []).append(cap)
         incident = _incident(self.context)
         for page, caps in list(pages.items())[:MAX_URLS]:
-            times = sorted(c.timestamp for c in caps)
-            out.node(page, archive_captures=len(caps), archive_first_capture=ts_iso(times[0]),
-                     archive_last_capture=ts_iso(times[-1]))
             gone = sorted(c.timestamp for c in caps if c.status == 404)
             host = _host_node(caps[0].original)
             if gone and host:
