@@ -206,6 +206,10 @@ class ArchiveSource(Source):
         return url or None  # "" turns the CDX server off (Memento archives only)
 
     @property
+    def endpoint(self) -> str:
+        return self.cdx_url or (self.timemaps[0] if self.timemaps else "(none configured)")
+
+    @property
     def capture_url(self) -> str:
         url = self.settings.get("capture_url") or CAPTURE_URL
         return url if url.endswith("/") else url + "/"
