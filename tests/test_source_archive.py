@@ -173,3 +173,25 @@ def test_cdx_and_timemap_shapes():
                       b'datetime="Tue, 10 May 2022 08:30:00 GMT"')
     assert [(c.timestamp, c.original) for c in tm] == [("20220510083000", "http://a.example/")]
     assert ts_iso("20230402100000") == "2023-04-02T10:00:00Z"
+
+
+def test_a_memento_on_a_server_the_configuration_does_not_name_is_untrusted(lab):
+    src = source(lab, cdx_url="", timemaps=[f"{lab.http.url}{world.TIMEMAP_PREFIX}"])
+    cap = Capture("20220510083000", "http://www.example.com/guide/bind/", "", None,
+                  "memento:http://10.0.0.1/web/20220510083000/http://www.example.com/guide/bind/", None)
+    (q,) = src.queries(GUIDE, 0)
+    query = src._memento_query(q, GUIDE, cap, [cap.timestamp])
+    assert query.request["url"] == "http://10.0.0.1/web/20220510083000id_/http://www.example.com/guide/bind/"
+    assert query.trusted is False
+    fetched, parsed, _ = ask_once(src, query)
+    assert fetched.outcome is Outcome.BLOCKED and parsed is None
+
+
+def test_a_captured_file_is_kept_but_not_read_as_a_page(lab):
+    src, _ = source(lab), None
+    cap = Capture("20221101090000", "http://www.example.com/guide/bind/", "text/html", 200, "X", 1)
+    query = src.capture_query(GUIDE, cap, [cap.timestamp], 0, src.capture_url)
+    lab.http.set_fault("wrong_content_type", "/wayback/web/20221101090000id_/http://www.example.com/guide/bind/")
+    fetched, parsed, _ = ask_once(src, query)
+    assert fetched.outcome is Outcome.BAD_ANSWER and "image/png" in fetched.error
+    assert fetched.raw.startswith(b"\x89PNG") and parsed is None

@@ -285,8 +285,12 @@ class ArchiveSource(Source):
     # -- answers -----------------------------------------------------------------------
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
-        if fetched.outcome is not Outcome.ANSWERED or "capture" in query.request:
+        if fetched.outcome is not Outcome.ANSWERED:
             return fetched
+        if "capture" in query.request:
+            status = fetched.meta.get("status") or 200
+            # A captured file (an APK, an image) is kept as evidence, not read as a page: as the web source does.
+            return fetched if 300 <= status < 400 else self._web.classify(query, fetched)
         try:
             rows = self._index(query, fetched.raw or b"")
         except (ValueError, UnicodeError, RecursionError) as exc:
@@ -345,7 +349,10 @@ class ArchiveSource(Source):
         request = {"url": url, "follow_redirects": False, "headers": {"Accept": "*/*"},
                    "capture": {"original": cap.original, "timestamp": cap.timestamp, "digest": "",
                                "status": None, "mimetype": "", "times": sorted(times), "memento": uri_m}}
-        return Query(self.name, f"capture {url}", page, "http", request, _origin(url), (), True, query.depth)
+        # A URI-M is the TimeMap's word: trusted only on a server the configuration names.
+        configured = {_origin(u) for u in [*self.timemaps, self.cdx_url or "", self.capture_url] if u}
+        return Query(self.name, f"capture {url}", page, "http", request, _origin(url), (),
+                     _origin(url) in configured, query.depth)
 
     def _parse_capture(self, query: Query, raw: bytes, meta: dict[str, Any]) -> Parsed:
         cap = query.request["capture"]
