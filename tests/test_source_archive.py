@@ -195,3 +195,45 @@ def test_a_captured_file_is_kept_but_not_read_as_a_page(lab):
     fetched, parsed, _ = ask_once(src, query)
     assert fetched.outcome is Outcome.BAD_ANSWER and "image/png" in fetched.error
     assert fetched.raw.startswith(b"\x89PNG") and parsed is None
+
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+from osint.engine.execute import parse_stored  # noqa: E402
+from osint.sources.base import ParseError  # noqa: E402
+from osint.transport.base import Query  # noqa: E402
+
+_CELL = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20),
+                  st.sampled_from(["20220510083000", "200", "302", "404", "-", "http://a.example/", "text/html"]))
+_ROW = st.lists(_CELL, max_size=8)
+_CDX = st.one_of(st.lists(_ROW, max_size=6),
+                 st.lists(_ROW, max_size=6).map(lambda rows: [list(world.FIELDS)] + rows),
+                 st.recursive(_CELL, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=5), c,
+                                                                                       max_size=4), max_leaves=12))
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(doc=_CDX)
+def test_any_json_answer_is_read_or_refused_in_words(doc):
+    import json as _json
+
+    src = make_source(ArchiveSource, {"cdx_url": "http://192.0.2.80/cdx", "capture_url": "http://192.0.2.80/web/"},
+                      case=_Case())
+    (q,) = src.queries(GUIDE, 0)
+    try:
+        parsed = parse_stored(src, q, _json.dumps(doc).encode(), {"status": 200})
+    except ParseError as exc:
+        assert "archive" in str(exc)
+        return
+    for f in parsed.followups:
+        assert f.request["url"].startswith(("http://192.0.2.80/web/", "http://192.0.2.80/cdx"))
+
+
+@hsettings(max_examples=100, deadline=None)
+@given(text=st.text(max_size=300))
+def test_any_timemap_text_is_read_or_refused(text):
+    try:
+        caps = read_timemap(text.encode())
+    except ValueError:
+        return
+    assert all(len(c.timestamp) == 14 and c.timestamp.isdigit() for c in caps)
