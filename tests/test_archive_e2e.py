@@ -145,3 +145,16 @@ def test_the_report_timeline_shows_the_captures(run):
                 and e["node"]["id"] == "url:" + archive.GUIDE]
     assert (event["start_text"], event["end_text"]) == ("2022-05-10 08:30", "2024-01-01 00:00")  # first and last capture
     assert event["evidence"] and event["sources"] == ["archive"]
+
+
+def test_the_report_as_of_a_date_shows_that_view(run):
+    out_then, out_now = run["work"] / "then.html", run["work"] / "now.html"
+    for out, extra in ((out_then, ["--as-of", "2022-06-01"]), (out_now, [])):
+        done = osint(["--config", str(run["cfg"]), "report", "--case", str(CASE), "--lang", "en", "--out", str(out),
+                      *extra], run["env"], run["work"])
+        assert done.returncode == 0, done.stderr
+    then = out_then.read_text(encoding="utf-8")
+    now = out_now.read_text(encoding="utf-8")
+    assert archive.OLD_IP in then and archive.OLD_IP in now
+    # In mid-2022 nothing had yet seen the guide name the current server: that view lacks its edge.
+    assert now.count("198.51.100.77") > then.count("198.51.100.77")

@@ -237,3 +237,10 @@ def test_any_timemap_text_is_read_or_refused(text):
     except ValueError:
         return
     assert all(len(c.timestamp) == 14 and c.timestamp.isdigit() for c in caps)
+
+
+def test_each_archive_has_its_own_rate():
+    src = make_source(ArchiveSource, {"rates": {"web.archive.org": 0.2, "127.0.0.1:8080": 3}}, rate=1.0)
+    assert src.rate_for("web.archive.org") == 0.2 and src.rate_for("web.archive.org:443") == 0.2
+    assert src.rate_for("127.0.0.1:8080") == 3.0 and src.rate_for("arquivo.pt") == 1.0
+    assert make_source(ArchiveSource, {}).rate_for("web.archive.org") == 0.5  # polite by default

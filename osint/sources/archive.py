@@ -209,6 +209,16 @@ class ArchiveSource(Source):
     def endpoint(self) -> str:
         return self.cdx_url or (self.timemaps[0] if self.timemaps else "(none configured)")
 
+    def rate_for(self, server: str) -> float:
+        """Per-archive rates: `rates = {"web.archive.org" = 0.5, "arquivo.pt" = 1}` (host, or host:port)."""
+        rates = self.settings.get("rates") or {}
+        host = server.rsplit(":", 1)[0] if server.count(":") == 1 else server
+        for key in (server, host):
+            value = rates.get(key) if isinstance(rates, dict) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                return float(value)
+        return self.rate
+
     @property
     def capture_url(self) -> str:
         url = self.settings.get("capture_url") or CAPTURE_URL
