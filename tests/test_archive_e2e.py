@@ -29,8 +29,6 @@ def osint(args, env, cwd):
 def run(lab, tmp_path_factory):
     import os
 
-    from conftest import guarded_env as _guarded  # noqa: F401  (fixture module; env built below)
-
     work = tmp_path_factory.mktemp("archive-e2e")
     store = work / "evidence.sqlite"
     cfg = lab.write_config(work / "osint.toml", store)

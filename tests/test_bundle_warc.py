@@ -15,7 +15,6 @@ from warcio.archiveiterator import ArchiveIterator
 
 from osint.store import EvidenceStore, Outcome
 from osint.store.bundle import MANIFEST, MANIFEST_SHA256, verify_bundle, write_bundle
-from osint.store.warc import WARC_SOURCES  # noqa: F401  (the module under test)
 
 CASE = Path(__file__).resolve().parent / "data" / "case.yaml"
 LIVE = "<html><body>Whitelist 198.51.100.77</body></html>".encode()

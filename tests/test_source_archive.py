@@ -8,7 +8,7 @@ from lab.world import archive as world
 from osint.engine.execute import ask_once
 from osint.sources.archive import ArchiveSource, Capture, choose, read_cdx, read_timemap, ts_iso
 from osint.store import EvidenceStore, Outcome
-from source_helpers import clear_env_proxies, edges, facts, lab_with, make_source
+from source_helpers import clear_env_proxies, facts, lab_with, make_source
 
 GUIDE = "url:http://www.example.com/guide/bind/"
 
@@ -201,7 +201,6 @@ from hypothesis import given, settings as hsettings, strategies as st  # noqa: E
 
 from osint.engine.execute import parse_stored  # noqa: E402
 from osint.sources.base import ParseError  # noqa: E402
-from osint.transport.base import Query  # noqa: E402
 
 _CELL = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20),
                   st.sampled_from(["20220510083000", "200", "302", "404", "-", "http://a.example/", "text/html"]))

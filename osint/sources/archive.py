@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, Iterable
 from urllib.parse import urljoin, urlsplit
 
@@ -121,18 +122,18 @@ def read_timemap(raw: bytes) -> list[Capture]:
         if "memento" in rels and attrs.get("datetime"):
             mementos.append((uri, attrs["datetime"]))
     out = []
-    from email.utils import parsedate_to_datetime
-
-    for uri, when in mementos:
+    for uri, when in mementos[:MAX_ROWS]:
         try:
             dt = parsedate_to_datetime(when)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError):
             continue
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=timezone.utc)
+        ts = iso_ts(dt)
+        if len(ts) != 14:  # a year before 1000: no capture of the web
+            continue
         # Mementos carry no digest: the URI-M stands in, so each is a distinct capture.
-        out.append(Capture(iso_ts(dt), original or uri, "", None, "", None))
-        out[-1] = replace(out[-1], digest=f"memento:{uri}")
+        out.append(Capture(ts, original or uri, "", None, f"memento:{uri}", None))
     return out
 
 
@@ -404,7 +405,8 @@ def _origin(url: str) -> str:
 
 def _archived_target(location: str) -> str | None:
     """The original URL an archive's redirect points to ('…/web/20230601000000id_/http://x/' -> 'http://x/')."""
-    m = _WAYBACK_PATH.search(urlsplit(location).path + ("?" + urlsplit(location).query if urlsplit(location).query else ""))
+    parts = urlsplit(location)
+    m = _WAYBACK_PATH.search(parts.path + (f"?{parts.query}" if parts.query else ""))
     target = m.group(2) if m and re.match(r"https?:/", m.group(2)) else location
     target = re.sub(r"^(https?):/(?!/)", r"\1://", target)  # some replays squash the double slash
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
