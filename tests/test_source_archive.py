@@ -243,3 +243,27 @@ def test_each_archive_has_its_own_rate():
     assert src.rate_for("web.archive.org") == 0.2 and src.rate_for("web.archive.org:443") == 0.2
     assert src.rate_for("127.0.0.1:8080") == 3.0 and src.rate_for("arquivo.pt") == 1.0
     assert make_source(ArchiveSource, {}).rate_for("web.archive.org") == 0.5  # polite by default
+
+
+def test_the_archives_own_redirect_to_its_nearest_capture_is_followed_in_id_form(lab):
+    src = source(lab)
+    cap = Capture("20220510083001", "http://www.example.com/guide/bind/", "text/html", 200, "NEAR", 1)
+    results = crawl_query(src, src.capture_query(GUIDE, cap, [cap.timestamp], 0, src.capture_url))
+    assert [r.path.split("/")[3] for r in lab.http.requests] == ["20220510083001id_", "20220510083000id_"]
+    assert not all_facts(results, "redirects_to")  # the archive's redirect, not the page's
+    old = [f for f in all_facts(results, "mentions") if f.object == f"ip:{world.OLD_IP}"]
+    assert old and old[0].first_seen == "2022-05-10T08:30:01Z"  # dated as the index said
+
+
+def crawl_query(src, query):
+    asked, out, queue = set(), [], [query]
+    while queue:
+        q = queue.pop(0)
+        if q.key in asked:
+            continue
+        asked.add(q.key)
+        fetched, parsed, oid = ask_once(src, q)
+        out.append((q, fetched, parsed, oid))
+        if parsed is not None:
+            queue.extend(parsed.followups)
+    return out

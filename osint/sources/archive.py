@@ -380,6 +380,12 @@ class ArchiveSource(Source):
             location = (meta.get("headers") or {}).get("location") or ""
             target = _archived_target(urljoin(query.request["url"], location))
             node = _url_node(target) if target else None
+            hop = urljoin(query.request["url"], location)
+            if node == page and _origin(hop) == _origin(query.request["url"]) and "id_/" in hop:
+                # The archive's own redirect to its nearest capture of the same page (a timestamp
+                # that was not exact): that capture is the answer, asked once, still in its id_ form.
+                out.followups.append(replace(query, key=f"capture {hop}", request={**query.request, "url": hop}))
+                return out
             if node and node != page:
                 out.fact(page, "redirects_to", node, first_seen=first, last_seen=last, status=status, **stamp)
                 host = _host_node(target)

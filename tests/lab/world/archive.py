@@ -148,6 +148,11 @@ def replay(request: HTTPRequest, base: str) -> Response:
     original = re.sub(r"^(https?):/(?!/)", r"\1://", original)
     found = [row for row in CAPTURES if row[0] == ts and surt(row[1]) == surt(original)]
     if not found:
+        # As the Wayback Machine does: a timestamp that is not a capture's goes to the nearest capture.
+        near = sorted((abs(int(row[0]) - int(ts)), row[0]) for row in CAPTURES if surt(row[1]) == surt(original))
+        if near:
+            where = f"{base}{WEB_PREFIX}{near[0][1]}{raw_mode or ''}/{original}"
+            return Response(302, b"", {"Location": where}, content_type="text/plain")
         return Response(404, MISSING_BODY, content_type="text/html")
     row = found[0]
     body = body_of(row)
