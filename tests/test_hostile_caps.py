@@ -335,3 +335,54 @@ def test_a_whois_referral_to_loopback_by_name_is_refused_unless_allowed(whois_se
 # | ... to 10/8, 172.16/12, 192.168/16, link-local,       | here: test_a_redirect_into_a_private_network_...,        |
 # |     169.254.169.254 (never, even when allowed)        | test_a_whois_referral_into_a_private_network_...,        |
 # |                                                       | test_transport_policy (the policy alone)                 |
+
+
+# --- the archive source: hostile captures --------------------------------------------------------
+# | 50 MB capture, gzip bomb capture: cut at the cap      | here: test_a_50mb_capture_and_a_gzip_bomb_capture_...    |
+# | archived redirect into a private network: never sent  | here: test_an_archived_redirect_into_a_private_network_..|
+
+
+def _archive(http_server):
+    from lab.world import archive as archive_world
+    from osint.sources.archive import ArchiveSource, Capture
+
+    archive_world.install(SimpleNamespace(http=http_server))
+    src = make_source(ArchiveSource, archive_world.settings(SimpleNamespace(http=http_server)), timeout=20.0,
+                      retries=0)
+    cap = Capture("20221101090000", "http://www.example.com/guide/bind/", "text/html", 200, "DIGESTLAB", 1000)
+    query = src.capture_query("url:http://www.example.com/guide/bind/", cap, [cap.timestamp], 0, src.capture_url)
+    return src, query, archive_world
+
+
+@pytest.mark.parametrize("fault, options", [
+    ("huge", {"size": 50_000_000, "content_type": "text/html"}),
+    ("gzip_bomb", {"size": 200_000_000, "content_type": "text/html"}),
+], ids=["50MB-capture", "gzip-bomb-capture"])
+def test_a_50mb_capture_and_a_gzip_bomb_capture_stop_at_the_cap(http_server, store, fault, options):
+    src, query, world = _archive(http_server)
+    http_server.set_fault(fault, "/wayback/web/20221101090000id_/http://www.example.com/guide/bind/", **options)
+    cap = src.max_bytes
+    assert cap == 5_000_000  # bytes per capture, by default
+    (fetched, parsed, oid), peak = peak_bytes(lambda: ask(src, query, store))
+    assert fetched.outcome is Outcome.TOO_LARGE and parsed is None
+    assert f"more than {cap} bytes; cut off" in fetched.error
+    assert store.get(oid).raw_size == cap and store.latest_parse(oid) is None
+    assert peak < 3 * cap, f"{peak} bytes held for a {cap}-byte cap"
+
+
+@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/admin/",
+                                    "/wayback/web/20230601000001id_/http://192.168.0.1/"])
+def test_an_archived_redirect_into_a_private_network_is_never_followed(http_server, target):
+    src, query, world = _archive(http_server)
+    http_server.set_fault("redirect", "/wayback/web/20221101090000id_/http://www.example.com/guide/bind/",
+                          location=target, status=302)
+    # allow_private too: an archived redirect is where the page pointed then, never a request now.
+    # The socket guard would raise had anything tried to reach the target.
+    fetched, parsed, _ = ask(src, query, allow_private=True)
+    assert fetched.outcome is Outcome.ANSWERED and fetched.meta["status"] == 302
+    assert fetched.meta["redirects"] is None  # not followed
+    (hop,) = [f for f in parsed.facts if f.relation == "redirects_to"]
+    assert hop.object.startswith(("url:http://169.254.169.254/", "url:http://10.0.0.1/", "url:http://192.168.0.1/"))
+    assert hop.first_seen == "2022-11-01T09:00:00Z"
+    assert not parsed.leads  # an internal address is no lead for any other source
+    assert [r.path for r in http_server.requests if "192.168" in r.path or "latest" in r.path] == []

@@ -109,9 +109,9 @@ def test_report_has_every_section_in_both_languages(reports, lab_run):
         assert "Example Hosting Ltd" in ip_rows["100.64.1.10"]
         domains = doc.cssselect("table.domains")[0].text_content()
         assert "Example Registrar, Inc." in domains and "2020-09-28" in domains
-        # The timeline holds the incident and registry, WHOIS, passive DNS and certificate dates.
+        # The timeline holds the incident and registry, WHOIS, passive DNS, certificate and web-archive dates.
         kinds = {g.get("class").split()[1] for g in doc.cssselect("svg.timeline g.tl-row")}
-        assert kinds == {"tl-incident", "tl-company", "tl-domain", "tl-pdns", "tl-certificate"}
+        assert kinds == {"tl-incident", "tl-company", "tl-domain", "tl-pdns", "tl-certificate", "tl-capture"}
         assert doc.cssselect("svg.timeline line.incident")
     en, zh = (docs[k].cssselect("main")[0].text_content() for k in ("en", "zh"))  # the visible text
     assert "已佐证" in zh and "证据附录" in zh and "corroborated" in en

@@ -49,9 +49,17 @@ def build_case_graph(case_path: str, case_only: bool, *, keep_store: bool = Fals
     return c, g, store
 
 
-def _build(case_path: str, case_only: bool):
+def _build(case_path: str, case_only: bool, as_of: str | None = None):
     c, g, _ = build_case_graph(case_path, case_only)
+    if as_of:
+        from ..graph.asof import as_of as at, parse_as_of
+
+        g = at(g, *parse_as_of(as_of, g.graph.get("incident_time")))
     return c, g
+
+
+AS_OF_HELP = ("Only the facts that held then: YYYY-MM-DD (that day, UTC), an ISO time with its offset, "
+              "or 'incident'.")
 
 
 def graph(
@@ -60,12 +68,13 @@ def graph(
     out_path: Path = typer.Option(None, "--out", help="Output file (a directory for csv); default "
                                   "graphs/<case-id>.<ext>, or graphs/<case-id>.case-only.<ext> with --case-only."),
     case_only: bool = typer.Option(False, "--case-only", help="Use the case file alone, not the evidence store."),
+    as_of: str = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     from ..export import default_path
     from ..export import export as write
 
     with errors():
-        c, g = _build(case, case_only)
+        c, g = _build(case, case_only, as_of)
         # The case-only graph has a name of its own: the committed one must never be overwritten by
         # the graph of someone's evidence store (README's first command writes that one).
         name = f"{c.id}.case-only" if case_only else c.id
@@ -77,11 +86,12 @@ def graph(
 def attribute(
     case: str = CaseOption,
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table (terminal), json or md."),
+    as_of: str = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     from ..graph import attribute as attr
 
     with errors():
-        c, g = _build(case, False)
+        c, g = _build(case, False, as_of)
         results = attr.attribute(g, c)
         leads = attr.new_leads(g)
     if fmt == ReportFormat.json:

@@ -21,12 +21,18 @@ def report(
     lang: Lang = typer.Option(Lang.zh, "--lang", help="zh (Chinese) or en (English, Chinese names with pinyin)."),
     out_path: Path = typer.Option(None, "--out", help="Output file; default reports/<case-id>.<lang>.html."),
     case_only: bool = typer.Option(False, "--case-only", help="Use the case file alone, not the evidence store."),
+    as_of: str = typer.Option(None, "--as-of", help="Only the facts that held then: YYYY-MM-DD, an ISO time with "
+                                                    "its offset, or 'incident'."),
 ) -> None:
     from ..report import default_path, write_report
 
     with errors():
         c, g, store = build_case_graph(case, case_only, keep_store=True)
         try:
+            if as_of:
+                from ..graph.asof import as_of as at, parse_as_of
+
+                g = at(g, *parse_as_of(as_of, g.graph.get("incident_time")))
             path = write_report(c, g, store, lang.value, out_path or default_path(c.id, lang.value))
         finally:
             if store is not None:

@@ -332,7 +332,7 @@ class Enricher:
     def _bucket(self, src: Source, server: str) -> TokenBucket:
         key = (src.name, server)
         if key not in self._buckets:
-            self._buckets[key] = TokenBucket(src.rate, src.burst)
+            self._buckets[key] = TokenBucket(src.rate_for(server), src.burst)
         return self._buckets[key]
 
     def _event(self, src: Source, outcome: str) -> None:

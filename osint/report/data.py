@@ -275,6 +275,17 @@ def _timeline(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
             names = [v for v, _ in _evidence_edges(graph, node, "certificate_names")]
             add("certificate", node, data.get("not_before"), data.get("not_after"), what="certificate",
                 other=names[0] if names else None, evidence=_node_evidence(graph, node))
+        elif kind == "url":
+            # What web archives saw of the page: from its first capture to its last (each fact read from
+            # a capture is dated by the captures of that content).
+            spans = [(moment(d.get("first_seen")), moment(d.get("last_seen"), end=True), d)
+                     for d in _edge_data(graph, node, out_only=True) if "archive" in _sources(d)]
+            firsts = [(m, d["first_seen"]) for m, _, d in spans if m]
+            lasts = [(m, d["last_seen"]) for _, m, d in spans if m]
+            if firsts or lasts:
+                add("capture", node, min(firsts)[1] if firsts else None, max(lasts)[1] if lasts else None,
+                    what="capture", evidence=_node_evidence(graph, node, source="archive", out_only=True),
+                    sources=["archive"])
     for u, v, data in graph.edges(data=True):
         if data.get("kind") in ("resolves_to", "ptr") and "pdns" in _sources(data) \
                 and (data.get("first_seen") or data.get("last_seen")) and not (_shared(graph, u) or _shared(graph, v)):

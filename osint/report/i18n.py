@@ -79,7 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
         "at_incident": "at the incident",
         "homograph": "possible homograph (mixed scripts)",
         "timeline": "Timeline",
-        "timeline_intro": "Dates from the company registry, WHOIS, passive DNS and certificates; the red line is the incident.",
+        "timeline_intro": "Dates from the company registry, WHOIS, passive DNS, certificates and web-archive captures; the red line is the incident.",
         "event": "Event",
         "from": "From",
         "to": "To",
@@ -88,6 +88,7 @@ TEXT: dict[str, dict[str, str]] = {
         "tl_domain": "Domain registration",
         "tl_certificate": "Certificate valid",
         "tl_pdns": "Passive DNS",
+        "tl_capture": "Web archive captures",
         "graph": "Graph",
         "graph_intro": ("Drag to pan, scroll to zoom, click a node to see its attributes and the evidence behind "
                         "its edges. Red edges are claims of the complaint; grey edges are evidence."),
@@ -189,7 +190,7 @@ TEXT: dict[str, dict[str, str]] = {
         "at_incident": "事发时",
         "homograph": "疑似同形异义域名（混合文字）",
         "timeline": "时间线",
-        "timeline_intro": "日期来自企业登记、WHOIS、被动 DNS 与证书记录；红线为事发时间。",
+        "timeline_intro": "日期来自企业登记、WHOIS、被动 DNS、证书记录与网页存档快照；红线为事发时间。",
         "event": "事项",
         "from": "起",
         "to": "止",
@@ -198,6 +199,7 @@ TEXT: dict[str, dict[str, str]] = {
         "tl_domain": "域名注册期",
         "tl_certificate": "证书有效期",
         "tl_pdns": "被动 DNS 记录",
+        "tl_capture": "网页存档快照",
         "graph": "关系图",
         "graph_intro": "拖动可平移，滚轮可缩放，点击节点可查看其属性及其连线所依据的证据。红色连线为报案材料中的指控，灰色连线为证据。",
         "legend": "图例",
@@ -248,6 +250,7 @@ RELATIONS_ZH = {
     "in_district": "位于行政区", "similar_name": "名称相似", "shares_name_stem": "字号相同", "shares_district": "同一行政区",
     "alleged_server_of": "被指为其服务器", "suspected_operator_of": "涉嫌运营", "website_of": "为其网站",
     "account_of": "为其账号", "names": "指名", "under": "属于其下级域名",
+    "redirects_to": "重定向到", "missing_from": "已从该站点消失",
 }
 
 STANDING_ZH = {"alleged by the victim": "受害人指控", "stated by the victim": "受害人陈述", "suspected": "涉嫌",

@@ -27,7 +27,8 @@ from .assets import GraphLibrary
 from .i18n import KINDS_ZH, LANGS, RELATIONS_ZH, TEXT, company_status, kind_name, relation_name, standing_name
 
 _TIMELINE_COLOURS = {"incident": CLAIM_EDGE_COLOUR, "company": colour("company"), "domain": colour("domain"),
-                     "certificate": colour("certificate"), "pdns": colour("ip")}
+                     "certificate": colour("certificate"), "pdns": colour("ip"),
+                     "capture": colour("url")}
 _LABEL_WIDTH, _CHART_END, _ROW = 330.0, 985.0, 18.0
 
 

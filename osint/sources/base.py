@@ -111,6 +111,10 @@ class Source:
     def rate(self) -> float:
         return self.settings.rate or self.default_rate
 
+    def rate_for(self, server: str) -> float:
+        """Requests per second to one server (host:port); sources with several services may differ per server."""
+        return self.rate
+
     @property
     def burst(self) -> int:
         return self.settings.burst or self.default_burst

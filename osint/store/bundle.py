@@ -101,6 +101,7 @@ def write_bundle(store: EvidenceStore, case: Any, path: str | os.PathLike[str]) 
     with tempfile.TemporaryDirectory(prefix="osint-bundle-") as tmp:
         others = {f"case/{case_path.name}": case_bytes}
         others.update(_graph_files(store, case, Path(tmp)))
+        others.update(_warc_files(store, rows))
         latest_parser = _latest_parsers(store)
         observed = [_observation_entry(o, latest_parser.get(o.id)) for o in rows]
         files = [{"name": name, "size": len(data), "sha256": _sha256(data)} for name, data in sorted(others.items())]
@@ -185,6 +186,23 @@ def _graph_files(store: EvidenceStore, case: Any, tmp: Path) -> dict[str, bytes]
         for written in export(graph, fmt, tmp / f"{case.id}.{fmt}"):
             out[f"graphs/{written.name}"] = written.read_bytes()
     return out
+
+
+WARC_FILE = "warc/pages.warc.gz"
+
+
+def _warc_files(store: EvidenceStore, rows: list[Observation]) -> dict[str, bytes]:
+    """warc/pages.warc.gz: the web pages and archive captures as WARC records (none: no file)."""
+    import io
+
+    from .warc import wanted, write_warc
+
+    pages = [o for o in rows if wanted(o)]
+    if not pages:
+        return {}
+    buf = io.BytesIO()
+    write_warc(pages, buf, lambda o: _raw_of(store, o.id)[0])
+    return {WARC_FILE: buf.getvalue()}
 
 
 def _zipinfo(name: str) -> zipfile.ZipInfo:
@@ -285,6 +303,18 @@ def _check(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> Iterator[Proble
         trouble = _check_member(zf, by_name[name], size, digest)
         if trouble:
             yield Problem(name, trouble)
+        elif name.endswith(".warc.gz"):
+            yield from _check_warc(zf, by_name[name], expected_files)
+
+
+def _check_warc(zf: zipfile.ZipFile, info: zipfile.ZipInfo, expected: dict[str, tuple[int, str]]) -> Iterator[Problem]:
+    """A WARC member whose hash is right is read too: every record's digests, and every page's bytes
+    against the SHA-256 of the observation it names (which the manifest vouches for)."""
+    from .warc import check_warc
+
+    with zf.open(info) as fh:
+        for problem in check_warc(fh):
+            yield Problem(info.filename, problem)
 
 
 def _listed(manifest: dict[str, Any]) -> Iterable[tuple[str, tuple[int, str]]]:

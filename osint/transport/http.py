@@ -106,6 +106,8 @@ def fetch_http(query: Query, timeout: float, max_bytes: int | None, policy: Addr
         headers[query.auth[1]] = credentials[query.auth[2]]
     meta: dict[str, Any] = {"url": url, "redirects": []}
     trusted = query.trusted
+    # An archived redirect is itself the answer (where the page pointed then): never followed live.
+    follow = req.get("follow_redirects", True) is not False
     session = _session()
 
     def fail(outcome: Outcome, error: str, raw: bytes | None = None) -> Fetched:
@@ -155,7 +157,7 @@ def fetch_http(query: Query, timeout: float, max_bytes: int | None, policy: Addr
         except requests.exceptions.RequestException as exc:
             return fail(Outcome.ERROR, f"{parts.hostname}: {_reason(exc)}")
         with resp:
-            if resp.is_redirect and hop < max_redirects:
+            if resp.is_redirect and follow and hop < max_redirects:
                 location = urljoin(url, resp.headers.get("Location", ""))
                 meta["redirects"].append({"status": resp.status_code, "from": redact(url, secrets),
                                           "to": redact(location, secrets)})
@@ -194,7 +196,7 @@ def fetch_http(query: Query, timeout: float, max_bytes: int | None, policy: Addr
             f = fail(Outcome.SERVER_ERROR, f"{parts.hostname} answered {status}", body)
             f.retry_after = _retry_after(resp.headers.get("Retry-After"))
             return f
-        if 300 <= status < 400:
+        if 300 <= status < 400 and follow:
             return fail(Outcome.BLOCKED, f"more than {max_redirects} redirects; stopped at {redact(url, secrets)}", body)
         if status >= 400:
             return fail(Outcome.ERROR, f"{parts.hostname} answered {status}", body)
