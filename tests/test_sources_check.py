@@ -76,3 +76,19 @@ def test_a_missing_key_is_said_before_any_question(guarded_env, tmp_path):
     assert proc.returncode == 1
     shodan = _row(proc.stdout, "shodan")
     assert "no key" in shodan and "SHODAN_API_KEY" in shodan
+
+
+def test_a_rate_limit_is_said_but_a_silent_resolver_fails(guarded_env, tmp_path):
+    from lab.faults import Fault
+
+    lab = start_lab()
+    try:
+        lab.http.faults.set(Fault.STATUS_429, "/crtsh/")
+        lab.dns.faults.set(Fault.SILENCE)  # every DNS question: the resolver never answers
+        proc = _check(lab, tmp_path, guarded_env)
+    finally:
+        stop_lab(lab)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "rate-limited" in _row(proc.stdout, "ct")
+    assert "timed out" in _row(proc.stdout, "dns") and "timed out" in _row(proc.stdout, "asn")
+    assert re.search(r"2 enabled source\(s\) cannot work: dns, asn", proc.stdout)  # ct works, slowly
