@@ -12,7 +12,8 @@ class BlockedAddress(Exception):
 
 
 # Cloud metadata services hand out the machine's credentials: no setting lets an answer send us there.
-METADATA_REFUSAL = "a cloud metadata address; never followed, whatever enrich.allow_private says"
+METADATA_REFUSAL = ("an internal address of a cloud metadata service; never followed, "
+                    "whatever enrich.allow_private says")
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 
 
