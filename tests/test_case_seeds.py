@@ -147,7 +147,12 @@ def test_three_commas_case_loads():
     assert [b.name for b in case.brands] == ["3Commas", "Skyrex"]
     assert case.brand("3commas").founded == 2017
     assert [i.period for i in case.incidents] == ["2022-12", "2022-11"]
-    assert case.indicators() == [] and case.companies == [] and case.servers == []
+    assert case.companies == [] and case.servers == []
+    # The article names no domain: the services' own sites are there as leads, never as its claims.
+    assert [i.node_id for i in case.indicators()] == ["domain:3commas.io", "domain:skyrex.io",
+                                                      "url:https://3commas.io/", "url:https://skyrex.io/"]
+    assert {i.standing for i in case.indicators()} == {Standing.LEAD}
+    assert all(c.standing == Standing.LEAD for c in case.claims)
     tweets = [r.url for r in case.references if "twitter.com" in r.url]
     assert len(tweets) == 4
     assert not any("3commas.io" in r.url for r in case.references)  # the article never names it

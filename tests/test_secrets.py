@@ -143,6 +143,9 @@ def investigation(tmp_path_factory):
             # The wrong key and password first (the 401 paths), then the right ones: the failures are asked again.
             inv.wrong_run = inv.osint("-v", "enrich", "--case", str(CASE), creds=inv.wrong)
             inv.osint("-v", "enrich", "--case", str(CASE))
+            # The set-up check sends the same credentials (Shodan's api-info, CIRCL's basic auth).
+            inv.osint("-v", "sources", "--check", creds=inv.wrong)
+            inv.osint("-v", "sources", "--check")
         finally:
             stop_lab(lab)
     inv.osint("sources")

@@ -17,8 +17,12 @@ def test_internal_literals_from_answers_are_refused_unless_allowed(addr):
 
 @pytest.mark.parametrize("addr", ["169.254.169.254", "[fd00:ec2::254]", "::ffff:169.254.169.254"])
 def test_metadata_service_is_never_followed_from_an_answer(addr):
-    with pytest.raises(BlockedAddress):
-        AddressPolicy(allow_private=True).check_literal(addr, trusted=False)
+    for policy in (AddressPolicy(allow_private=True), AddressPolicy()):
+        with pytest.raises(BlockedAddress) as exc:
+            policy.check_literal(addr, trusted=False)
+        # The message must not suggest a setting that would not change the answer.
+        assert "never followed, whatever enrich.allow_private says" in str(exc.value)
+        assert "set enrich.allow_private = true" not in str(exc.value)
 
 
 def test_loopback_name_is_resolved_and_refused():

@@ -18,6 +18,7 @@ from typing import Any
 
 import networkx as nx
 
+from ..graph.collapse import collapse_fans
 from ..graph.layout import positions
 from ..graph.style import CLAIM_EDGE_COLOUR, colour
 from .common import atomic_write, one_line
@@ -63,7 +64,8 @@ def _labelled(graph: nx.MultiDiGraph) -> list[Any]:
     """The nodes that get a label: the case file's, then the best connected others."""
     def rank(node: Any) -> tuple[int, int, str]:
         data = graph.nodes[node]
-        return (0 if data.get("in_case") else 1, -graph.degree(node), str(node))
+        tier = 0 if data.get("in_case") else (1 if data.get("collapsed") else 2)  # then "64 certificates"
+        return (tier, -graph.degree(node), str(node))
     chosen = sorted(graph.nodes, key=rank)[:MAX_LABELS]
     return chosen
 
@@ -71,6 +73,38 @@ def _labelled(graph: nx.MultiDiGraph) -> list[Any]:
 def _label(graph: nx.MultiDiGraph, node: Any) -> str:
     text = one_line(graph.nodes[node].get("label", node))
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "\u2026"
+
+
+# Where a label may go around its node, in points, tried in order: below, above, right, left, then
+# farther out with a leader line. A label that fits nowhere free is left out (case labels get most room).
+_NEAR = [(0, -7, "center", "top"), (0, 7, "center", "bottom"), (7, 0, "left", "center"),
+         (-7, 0, "right", "center"), (7, -7, "left", "top"), (-7, 7, "right", "bottom"),
+         (7, 7, "left", "bottom"), (-7, -7, "right", "top")]
+_FAR = [(r * dx, r * dy, ha, va) for r in (20, 34, 50, 70)
+        for dx, dy, ha, va in ((0, -1, "center", "top"), (0, 1, "center", "bottom"), (1, 0, "left", "center"),
+                               (-1, 0, "right", "center"), (0.7, -0.7, "left", "top"), (-0.7, 0.7, "right", "bottom"),
+                               (0.7, 0.7, "left", "bottom"), (-0.7, -0.7, "right", "top"))]
+
+
+def place_labels(ax: Any, fig: Any, graph: nx.MultiDiGraph, pos: dict[str, tuple[float, float]],
+                 labels: dict[Any, str]) -> dict[Any, Any]:
+    """Draw each label where it overlaps no label drawn before it; node -> its box in display pixels."""
+    renderer = fig.canvas.get_renderer()
+    placed: dict[Any, Any] = {}
+    for node, text in labels.items():
+        x, y = pos[str(node)]
+        tries = _NEAR + (_FAR if graph.nodes[node].get("in_case") or graph.nodes[node].get("collapsed") else [])
+        for i, (dx, dy, ha, va) in enumerate(tries):
+            arrow = {"arrowstyle": "-", "color": "#777777", "lw": 0.5} if i >= len(_NEAR) else None
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                              fontsize=7, zorder=4, arrowprops=arrow,
+                              bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+            box = ann.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed.values()):
+                placed[node] = box
+                break
+            ann.remove()
+    return placed
 
 
 _GLYPH = re.compile(r"Glyph (\d+) .*missing from font")
@@ -85,8 +119,12 @@ def _report_missing_glyphs(caught: list[warnings.WarningMessage], families: list
                     ", ".join(families), sample)
 
 
-def export_png(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, dpi: int = 150) -> list[Path]:
-    """Write the picture to `path`; returns [path]."""
+def export_png(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, dpi: int = 150,
+               on_labels: Any = None) -> list[Path]:
+    """Write the picture to `path`; returns [path].
+
+    on_labels(drawn_graph, {node: label box in pixels}) is called once the labels are placed (for tests).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,6 +133,8 @@ def export_png(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, dpi: int
     from matplotlib.lines import Line2D
 
     target = Path(path)
+    full = graph
+    graph = collapse_fans(graph)  # "64 certificates" instead of 64 dots; the exports keep every one
     pos = positions(graph)
     n = graph.number_of_nodes()
     side = min(8.0 + n ** 0.5 * 0.35, 30.0)  # inches: readable for 10 nodes, bounded for 100,000
@@ -111,7 +151,9 @@ def export_png(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, dpi: int
             ax.set_axis_off()
             title = one_line(graph.graph.get("title") or graph.graph.get("case_id") or "")
             if title:
-                ax.set_title(f"{title}  ({n} nodes, {graph.number_of_edges()} edges)", fontsize=12)
+                shown = f"; {graph.number_of_nodes()} drawn" if graph is not full else ""
+                ax.set_title(f"{title}  ({full.number_of_nodes()} nodes, {full.number_of_edges()} edges{shown})",
+                             fontsize=12)
             evidence, claims = [], []
             for u, v, data in graph.edges(data=True):
                 if u == v or str(u) not in pos or str(v) not in pos:
@@ -129,11 +171,6 @@ def export_png(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, dpi: int
             sizes = [12 + 6 * min(graph.degree(node), 40) ** 0.8 for node in nodes]
             edges = ["#222222" if graph.nodes[node].get("in_case") else "none" for node in nodes]
             ax.scatter(xs, ys, s=sizes, c=[colour(k) for k in kinds], edgecolors=edges, linewidths=0.8, zorder=3)
-            for node, text in labels.items():
-                x, y = pos[str(node)]
-                ax.annotate(text, (x, y), xytext=(0, -7), textcoords="offset points", ha="center", va="top",
-                            fontsize=7, zorder=4,
-                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
             present = sorted(set(kinds), key=lambda k: (kinds.count(k) * -1, k))
             handles = [Line2D([], [], marker="o", linestyle="", color=colour(k), label=k.replace("_", " "))
                        for k in present]
@@ -145,6 +182,9 @@ def export_png(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, dpi: int
                 pad = 0.08
                 ax.set_xlim(min(xs) - pad, max(xs) + pad)
                 ax.set_ylim(min(ys) - pad, max(ys) + pad)
+            placed = place_labels(ax, fig, graph, pos, labels)  # after the limits: boxes are in pixels
+            if on_labels is not None:
+                on_labels(graph, placed)
             with atomic_write(target, "wb") as fh, warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": "osint"})

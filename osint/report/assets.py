@@ -1,8 +1,10 @@
 """The graph library the report inlines: cytoscape.js, installed from the npm registry by `npm ci`.
 
 We do not vendor it: package.json pins it, package-lock.json records its hash, and the report reads
-the installed file. Where to look, in order: $OSINT_NODE_MODULES, ./node_modules and every parent
-folder's, then the node_modules beside this package's source tree (an editable install).
+the installed file. Where to look, in order: $OSINT_NODE_MODULES; the copy a built wheel carries
+(osint/report/_npm/, put there from the npm registry by setup.py's build step, so an installed osint
+works from any folder); ./node_modules and every parent folder's; then the node_modules beside this
+package's source tree (an editable install).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def _candidates() -> list[Path]:
     env = os.environ.get("OSINT_NODE_MODULES")
     if env:
         found.append(Path(env))
+    found.append(Path(__file__).resolve().parent / "_npm")  # in a built wheel only
     here = Path.cwd().resolve()
     found += [p / "node_modules" for p in (here, *here.parents)]
     found.append(Path(__file__).resolve().parents[2] / "node_modules")
@@ -58,6 +61,7 @@ def graph_library() -> GraphLibrary:
         # and regexes '<\/script' means the same.
         source = _SCRIPT_END.sub(r"<\\/\1", source)
         return GraphLibrary(PACKAGE, str(meta.get("version", "?")), str(meta.get("license", "?")), source)
-    raise AssetError(f"the report's graph library ({PACKAGE}) is not installed: run `npm ci` in the osint folder, "
-                     f"or set OSINT_NODE_MODULES to a node_modules folder holding it (looked in {tried[0]} and "
+    raise AssetError(f"the report's graph library ({PACKAGE}) is not installed: install osint from a wheel "
+                     f"(`pipx install .` or `pip install .` carry it), run `npm ci` in the osint folder, or set "
+                     f"OSINT_NODE_MODULES to a node_modules folder holding it (looked in {tried[0]} and "
                      f"{len(tried) - 1} more)")

@@ -16,6 +16,7 @@ import networkx as nx
 
 from ..graph import attribute as attr
 from ..graph.build import moment
+from ..graph.collapse import collapse_fans
 from ..graph.layout import positions
 from ..graph.style import CLAIM_EDGE_COLOUR, colour, node_size
 from ..textnorm import is_han
@@ -296,7 +297,12 @@ def _timeline(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
 
 
 def _graph_view(graph: nx.MultiDiGraph) -> dict[str, Any]:
-    """Nodes and edges as the interactive view draws them (cytoscape's element format)."""
+    """Nodes and edges as the interactive view draws them (cytoscape's element format).
+
+    Fans of same-kind leaves are one counted node ("64 certificates"), as in the PNG; its `members`
+    attribute lists them, and the report's tables and appendix still hold every one.
+    """
+    graph = collapse_fans(graph)
     pos = positions(graph)
     scale = 60.0 * max(10.0, graph.number_of_nodes() ** 0.5)  # layout units -> pixels, roomier for big graphs
     nodes, edges = [], []

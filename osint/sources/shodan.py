@@ -182,6 +182,12 @@ class ShodanSource(Source):
         return [Query(self.name, f"host {value}", node, "http", request, self.base_url,
                       ("param", "key", "api_key"), True, depth)]
 
+    def check_queries(self) -> list[Query]:
+        """For `osint sources --check`: the key's own account call, which costs no query credit."""
+        request = {"url": f"{self.base_url}/api-info", "headers": {"Accept": "application/json"}}
+        return [Query(self.name, "api-info", "check:shodan", "http", request, self.base_url,
+                      ("param", "key", "api_key"), True, 0)]
+
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
         status = fetched.meta.get("status")
         if fetched.outcome is Outcome.REFUSED and status == 401:

@@ -11,6 +11,9 @@ class BlockedAddress(Exception):
     """The target address is loopback, private, link-local or otherwise not on the public internet."""
 
 
+# Cloud metadata services hand out the machine's credentials: no setting lets an answer send us there.
+METADATA_REFUSAL = ("an internal address of a cloud metadata service; never followed, "
+                    "whatever enrich.allow_private says")
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 
 
@@ -48,7 +51,9 @@ class AddressPolicy:
         addrs = sorted({i[4][0] for i in infos})
         if not trusted:
             for a in addrs:
-                if is_metadata(a) or (not self.allow_private and is_internal(a)):
+                if is_metadata(a):
+                    raise BlockedAddress(f"{host} resolves to {a}, {METADATA_REFUSAL}")
+                if not self.allow_private and is_internal(a):
                     raise BlockedAddress(f"{host} resolves to {a}, an internal address; not followed "
                                          "(set enrich.allow_private = true to allow)")
         return addrs
@@ -60,6 +65,8 @@ class AddressPolicy:
         except ValueError:
             return
         addr = host.strip("[]")
-        if not trusted and (is_metadata(addr) or (not self.allow_private and is_internal(addr))):
+        if not trusted and is_metadata(addr):
+            raise BlockedAddress(f"{host} is {METADATA_REFUSAL}")
+        if not trusted and not self.allow_private and is_internal(addr):
             raise BlockedAddress(f"{host} is an internal address; not followed "
                                  "(set enrich.allow_private = true to allow)")

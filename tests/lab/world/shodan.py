@@ -24,8 +24,19 @@ def host_answer(request: HTTPRequest) -> Response:
     return Response(200, path.read_bytes(), content_type="application/json; charset=utf-8")
 
 
+def api_info(request: HTTPRequest) -> Response:
+    """The key's own account: plan and credits (Shodan's /api-info), the cheap question a check asks."""
+    if request.params.get("key") != API_KEY:
+        return Response(401, "<html><head><title>401 Unauthorized</title></head><body><h1>401 Unauthorized</h1>"
+                             "<p>Please provide a valid API key.</p></body></html>", content_type="text/html")
+    return Response(200, {"plan": "lab", "query_credits": 100, "scan_credits": 0, "unlocked": True,
+                          "https": True, "telnet": False, "monitored_ips": None, "usage_limits": {
+                              "query_credits": 100, "scan_credits": 0, "monitored_ips": 0}})
+
+
 def install(lab: Any) -> None:
     lab.http.add_route("GET", PREFIX + "host/", host_answer, prefix=True)
+    lab.http.add_route("GET", "/api-info", api_info)
 
 
 def settings(lab: Any) -> dict[str, Any]:
