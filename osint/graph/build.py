@@ -136,6 +136,9 @@ def build_graph(case: Any, store: Any | None = None) -> nx.MultiDiGraph:
     if store is not None:
         _add_evidence(g, store, incident)
         _derive_same_ssh_key(g)
+        from .fingerprints import derive_shared_fingerprints
+
+        derive_shared_fingerprints(g)
     finish_labels(g)
     return g
 
