@@ -242,6 +242,7 @@ RELATIONS_ZH = {
     "icp_filed_by": "备案主办单位为", "icp_covers": "备案包含域名",
     "uses_tracker": "使用统计代码", "has_favicon": "网站图标为", "shows_copyright": "版权声明为", "has_title": "标题为",
     "shares_tracker": "共用统计代码", "same_favicon": "相同网站图标",
+    "certificate_subject": "证书主体为",
 }
 
 COMPANY_STATUS_ZH = {"active": "存续", "deregistered": "注销", "revoked": "吊销", "dissolved": "解散",

@@ -15,6 +15,8 @@ from shodan.helpers import get_ip
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
 from ..store import Outcome
 from ..transport.base import Fetched, Query
+from .certsubject import subject_org
+from .fingerprints import DEFAULT_FAVICONS
 from .base import Parsed, ParseError, Source
 from .netcommon import iso_utc_text
 
@@ -157,7 +159,7 @@ class ShodanSource(Source):
     name = "shodan"
     description = "Shodan host data: open services, TLS certificates, SSH keys, operator and location of an IP"
     consumes = ("ip",)
-    produces = ("service", "certificate", "sshkey", "domain", "org", "asn", "region")
+    produces = ("service", "certificate", "sshkey", "domain", "org", "asn", "region", "favicon")
     needs_key = True
     key_env = "SHODAN_API_KEY"
     default_endpoint = SHODAN_URL
@@ -264,6 +266,13 @@ class ShodanSource(Source):
                                                        if isinstance(c, str)][:20],
                  last_seen=when)
         out.fact(ipn, "has_service", svc, last_seen=when)
+        h = favicon.get("hash")
+        if isinstance(h, int) and not isinstance(h, bool):
+            if h in DEFAULT_FAVICONS:
+                out.node(ipn, favicon_mmh3=h, favicon_default=DEFAULT_FAVICONS[h])
+            else:  # the icon as Shodan hashed it: the same node the web source makes from the bytes
+                out.node(f"favicon:{h}", label=f"favicon {h}", mmh3=h)
+                out.fact(ipn, "has_favicon", f"favicon:{h}", last_seen=when, url=favicon.get("location"))
 
         if isinstance(b.get("ssl"), dict):
             self._certificate(out, svc, b["ssl"], when, certs_done)
@@ -292,6 +301,7 @@ class ShodanSource(Source):
                  # Shodan gives big serials as floats, which lose digits: keep exact ones only.
                  serial=format(serial, "x") if isinstance(serial, int) else None,
                  expired=cert.get("expired"))
+        subject_org(out, cn, cert.get("subject"), not_before, not_after)
         names: dict[str, bool] = {}
         for raw_name in certificate_names(ssl):
             d = _domain(raw_name)
