@@ -20,6 +20,8 @@ DEFAULT_SOURCES = (
     "osint.sources.web:WebSource",
     "osint.sources.cnregistry:CNRegistrySource",
     "osint.sources.icp:ICPSource",
+    "osint.sources.internetdb:InternetDBSource",
+    "osint.sources.otx:OTXSource",
 )
 
 
