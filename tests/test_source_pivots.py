@@ -85,3 +85,68 @@ def test_a_hostile_answer_is_a_bad_answer(lab, cls, world, node, path):
     lab.http.set_fault("malformed_json", path)
     fetched, parsed, _ = ask(make_source(cls, world.settings(lab)), node)
     assert fetched.outcome is Outcome.BAD_ANSWER and parsed is None and fetched.error
+
+
+# -- Shodan search by what an operator reuses (key needed) ---------------------------------------
+
+from lab.world import shodan as shodan_world  # noqa: E402
+
+from osint.config import Secret  # noqa: E402
+from osint.sources.shodan import ShodanSource  # noqa: E402
+
+LAB_FAVICON = "favicon:-1234567890"  # the icon Shodan hashed on 100.64.1.10:443
+LAB_CERT = "certificate:b935b19212322cd438a189a33e6b653c6ee5c1d6f50d63286cfc9ec9c2e1b454"
+
+
+@pytest.fixture(scope="module")
+def shodan_lab():
+    with lab_with(shodan_world) as lab:
+        yield lab
+
+
+def shodan(lab, key=shodan_world.API_KEY, **options):
+    return make_source(ShodanSource, {**shodan_world.settings(lab), "api_key": Secret(key) if key else None,
+                                      **options})
+
+
+def test_a_host_answer_offers_its_favicon_and_certificate_as_pivots(shodan_lab):
+    _, parsed, _ = ask(shodan(shodan_lab), "ip:100.64.1.10")
+    assert ("ip:100.64.1.10", LAB_FAVICON) in edges(parsed, "has_favicon")
+    assert {LAB_FAVICON, LAB_CERT} <= set(parsed.leads)
+
+
+@pytest.mark.parametrize("pivot,query,found", [
+    (LAB_FAVICON, "http.favicon.hash:-1234567890", {"ip:100.64.1.10", "ip:100.64.1.11", "ip:100.64.3.31"}),
+    (LAB_CERT, f"ssl.cert.fingerprint:{LAB_CERT.partition(':')[2]}", {"ip:100.64.1.10", "ip:100.64.3.31"}),
+    ("page_title:LabBot - quantitative trading robot", 'http.title:"LabBot - quantitative trading robot"',
+     {"ip:100.64.1.10", "ip:100.64.3.31"}),
+])
+def test_shodan_search_finds_the_other_servers_that_reuse_it(shodan_lab, tmp_path, pivot, query, found):
+    src = shodan(shodan_lab)
+    (q,) = src.queries(pivot, 1)
+    assert q.request["params"] == {"query": query} and "key" not in repr(q.request)  # the key goes on the wire only
+    with EvidenceStore(str(tmp_path / "e.sqlite")) as store:
+        fetched, parsed, oid = ask_once(src, q, store)
+        assert shodan_world.API_KEY.encode() not in store.get(oid).raw
+    assert fetched.outcome is Outcome.ANSWERED
+    assert set(parsed.leads) == found  # the known servers, and a new one: 100.64.3.31
+    assert parsed.nodes["ip:100.64.3.31"]["found_by"] == query
+    assert ("ip:100.64.3.31", "service:100.64.3.31:443/tcp") in edges(parsed, "has_service")
+    assert ("service:100.64.3.31:443/tcp", LAB_CERT) in edges(parsed, "serves_certificate")
+
+
+def test_search_pivots_that_say_nothing_are_not_asked(shodan_lab):
+    src = shodan(shodan_lab)
+    assert src.queries("favicon:116323821", 1) == []  # Spring Boot's default icon
+    assert src.queries("certificate:crtsh-12345", 1) == []  # no SHA-256 to search by
+    assert src.queries("page_title:Home", 1) == []
+    assert shodan(shodan_lab, search=False).queries(LAB_FAVICON, 1) == []
+
+
+def test_without_a_key_shodan_search_is_skipped_with_a_notice(shodan_lab):
+    assert "SHODAN_API_KEY" in shodan(shodan_lab, key=None).ready()
+
+
+def test_a_search_nobody_matches_is_no_record(shodan_lab):
+    fetched, parsed, _ = ask(shodan(shodan_lab), "favicon:42")
+    assert fetched.outcome is Outcome.NO_RECORD and parsed.facts == []

@@ -162,6 +162,7 @@ def favicon_parsed(site: str, icon_url: str, body: bytes, defaults: dict[int, st
     out.node(node, label=f"favicon {h}", mmh3=h, sha256=hashlib.sha256(body).hexdigest(), size=len(body),
              format=image_kind(body))
     out.fact(site, "has_favicon", node, url=icon_url)
+    out.leads.append(node)  # a pivot: Shodan searches by it
     return out
 
 
