@@ -61,3 +61,26 @@ def test_placeholder_organisations_are_not_anyone():
 def test_subjects_written_as_text():
     assert subject_fields("C=CN, ST=Guangdong, L=Shenzhen, O=Example\\, Inc., CN=www.example.com") == {
         "C": "CN", "ST": "Guangdong", "L": "Shenzhen", "O": "Example, Inc."}
+
+
+def test_crtsh_search_by_organisation_finds_its_other_certificates(tmp_path, monkeypatch):
+    from lab.world import ct as ct_world
+
+    from osint.sources.ct import CTSource
+
+    clear_env_proxies(monkeypatch)
+    case = load_case(CASE)
+    with lab_with(ct_world) as lab:
+        src = make_source(CTSource, ct_world.settings(lab), case=case)
+        (q,) = src.queries(ORG, 1)
+        assert q.key == f"crtsh O={ORG[4:]}" and q.request["params"]["O"] == ORG[4:]
+        fetched, parsed, _ = ask_once(src, q)
+        # An organisation that resembles no case company is not searched (a hosting company, say).
+        assert src.queries("org:Example Hosting Ltd", 1) == []
+        assert make_source(CTSource, ct_world.settings(lab)).queries(ORG, 1) == []  # no case, no comparison
+    assert fetched.outcome is Outcome.ANSWERED
+    cert = "certificate:crtsh-9000000301"
+    (f,) = [f for f in parsed.facts if f.relation == "certificate_subject"]
+    assert (f.subject, f.object, f.first_seen) == (cert, ORG, "2022-05-10T00:00:00Z")
+    assert {(cert, "domain:ov.example.org"), (cert, "domain:pay.example.org")} <= edges(parsed, "certificate_names")
+    assert "domain:pay.example.org" in parsed.leads
