@@ -169,6 +169,11 @@ def test_the_planted_credentials_were_really_used(investigation):
     # Otherwise finding no secret would prove nothing: the right key got answers, the wrong one a 401.
     newest = _newest(investigation.store)
     assert any(s == "shodan" and o == "answered" for (s, _), o in newest.items())
+    # Shodan's search pivots carry the key too (favicon and certificate found at depth 0, searched at depth 1),
+    # and the keyless pivots ran in the same investigation, so their evidence and output were searched as well.
+    assert any(s == "shodan" and k.startswith("search ") and o == "answered" for (s, k), o in newest.items())
+    for keyless in ("icp", "internetdb", "otx"):
+        assert any(s == keyless and o == "answered" for (s, _), o in newest.items()), keyless
     assert any(s == "pdns" and k.startswith("circl ") and o == "answered" for (s, k), o in newest.items())
     with sqlite3.connect(investigation.store) as db:
         refused = db.execute("SELECT count(*) FROM observations WHERE source IN ('shodan', 'pdns') "
