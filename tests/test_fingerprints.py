@@ -73,6 +73,8 @@ def test_the_trackers_of_each_page(graph):
     assert shop.nodes[BAIDU]["tracker"] == "Baidu Tongji"
     assert edges(shop, "shows_copyright") == {("url:http://shop.example.org/", "copyright:深圳实验蚁信息技术有限公司")}
     assert edges(shop, "has_title") == {("url:http://shop.example.org/", "page_title:实验蚁商城 - LabBot 会员中心")}
+    # The title of a site asked about at depth 0 is a pivot (Shodan's http.title search); tracker ids are not.
+    assert "page_title:实验蚁商城 - LabBot 会员中心" in shop.leads and BAIDU not in shop.leads
 
 
 def test_sites_sharing_a_baidu_tongji_id_are_linked(graph):

@@ -91,8 +91,10 @@ def specific_title(title: str | None) -> str | None:
     return title if len(title) >= MIN_TITLE and title.lower() not in GENERIC_TITLES else None
 
 
-def page_fingerprints(out: Parsed, page: str, source_text: str, visible_text: str, title: str | None) -> None:
-    """Tracker, copyright and title nodes of one page, linked from the page's url node."""
+def page_fingerprints(out: Parsed, page: str, source_text: str, visible_text: str, title: str | None,
+                      title_pivot: bool = False) -> None:
+    """Tracker, copyright and title nodes of one page, linked from the page's url node; with title_pivot the
+    title is a lead too (Shodan searches by it: the case's own sites only, each search costs a credit)."""
     for kind, ident, start, end in trackers(source_text):
         node = f"tracker:{kind}:{ident}"
         out.node(node, label=f"{TRACKER_NAMES[kind]} {ident}", tracker=TRACKER_NAMES[kind])
@@ -107,6 +109,8 @@ def page_fingerprints(out: Parsed, page: str, source_text: str, visible_text: st
     if t:
         out.node(f"page_title:{t}", label=t)
         out.fact(page, "has_title", f"page_title:{t}")
+        if title_pivot:
+            out.leads.append(f"page_title:{t}")
 
 
 # -- favicons ---------------------------------------------------------------------------------

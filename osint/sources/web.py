@@ -266,7 +266,7 @@ class WebSource(Source):
         text = text[:TEXT_CAP]
 
         own_host = _host_node(final)
-        page_fingerprints(out, page, source_text, text, title)
+        page_fingerprints(out, page, source_text, text, title, title_pivot=query.depth == 0)
         if html_page and (icon := self._icon_query(source_text, final, own_host, query.depth)):
             out.followups.append(icon)
         mentioned = self._mentions(out, page, text)
