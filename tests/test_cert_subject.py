@@ -3,6 +3,9 @@ company by its English name, with the score on the edge."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from lab.world import CASE
 from lab.world import shodan as world
@@ -28,7 +31,7 @@ def lab():
         yield lab
 
 
-def test_an_ov_certificate_names_the_case_company_with_its_score(lab, tmp_path, monkeypatch):
+def test_an_ov_certificate_names_the_case_company_with_its_score(lab, tmp_path, monkeypatch, guarded_env):
     clear_env_proxies(monkeypatch)
     case = load_case(CASE)
     shodan = make_source(ShodanSource, {**world.settings(lab), "api_key": Secret(world.API_KEY)})
@@ -49,6 +52,14 @@ def test_an_ov_certificate_names_the_case_company_with_its_score(lab, tmp_path, 
     assert scores == {"company:91440300MA5LAB026M": 1.0, "company:91440300MA5LAB018T": 0.9}
     assert g.edges[ORG, "company:91440300MA5LAB026M", "similar_name"]["compared"] == "深圳实验蚁信息技术有限公司"
     assert g.has_edge("service:100.64.3.30:443/tcp", CERT, "serves_certificate")
+    # `osint explain` from the server to the company shows the match and its score.
+    conf = tmp_path / "osint.toml"
+    conf.write_text(f'[store]\npath = "{tmp_path / "e.sqlite"}"\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "osint", "--config", str(conf), "explain", "ip:100.64.3.30",
+                           "company:91440300MA5LAB026M", "--case", str(CASE)],
+                          env=dict(guarded_env, COLUMNS="250"), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "certificate_subject" in done.stdout and "similar_name (score 1.0)" in done.stdout
 
 
 def test_placeholder_organisations_are_not_anyone():

@@ -139,6 +139,7 @@ def test_a_footer_number_and_an_imported_record_explain_the_site_to_the_company(
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "icp_covers" in done.stdout and "icp_filed_by" in done.stdout and "2021-03-15" in done.stdout
+    assert "similar_name (score 1.0)" in done.stdout  # the filer's name against the case company's
 
 
 def test_the_lookup_gateway_answers_by_domain_filing_and_company(lab):

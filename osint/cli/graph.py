@@ -130,6 +130,10 @@ def explain(
             table.add_column(col, overflow="fold")
         for hop in path.hops:
             arrow = hop.relation if hop.forward else f"{hop.relation} (reverse)"
+            a, b = (hop.frm, hop.to) if hop.forward else (hop.to, hop.frm)
+            score = (g.get_edge_data(a, b, hop.relation) or {}).get("score")
+            if score is not None:  # a name match: how well the names agree, not only that they do
+                arrow += f" (score {score})"
             when = " .. ".join(x for x in (hop.first_seen, hop.last_seen) if x) or (hop.observed_at or "")
             table.add_row(hop.frm, arrow, hop.to, ", ".join(hop.sources), ", ".join(hop.evidence), when)
         out.print(table)
