@@ -32,6 +32,11 @@ GOOD_CSV = HEADER + ("深圳实验蚁信息技术有限公司,企业,粤ICP备00
                      "王五,个人,京ICP备00000001号-1,王五的博客,blog.example.org,2019/7/1\n")
 
 
+def store_leads(db, source):
+    with EvidenceStore(str(db)) as s:
+        return [lead for o in s.list(source=source) for lead in (s.latest_parse(o.id) or {}).get("leads", [])]
+
+
 @pytest.fixture
 def store(tmp_path):
     with EvidenceStore(str(tmp_path / "evidence.sqlite")) as s:
@@ -131,6 +136,8 @@ def test_a_footer_number_and_an_imported_record_explain_the_site_to_the_company(
     via_filing = ((page, "mentions", FILING), (FILING, "icp_filed_by", FILER), (FILER, "similar_name", COMPANY))
     assert via_filing in paths
     assert paths[via_filing].hops[1].first_seen == "2021-03-15"
+    # The footer's number is also a lead: with a lookup gateway configured, the icp source asks about it.
+    assert FILING in set(store_leads(db, "web"))
     # The command an investigator runs says the same, with the filing's date.
     conf = tmp_path / "osint.toml"
     conf.write_text(f'[store]\npath = "{db}"\n', encoding="utf-8")

@@ -22,7 +22,8 @@ PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/xml", "a
 TEXT_CAP = 2_000_000  # characters of page text searched for indicators
 MAX_MENTIONS = 500  # distinct indicators kept per page
 MAX_LINKS = 100  # links to other hosts kept per page
-LEAD_KINDS = ("domain", "ip", "email", "company")  # companies: cn-registry compares them offline
+# Companies: cn-registry compares them offline; filings: the icp source looks them up.
+LEAD_KINDS = ("domain", "ip", "email", "company", "icp_filing")
 # Platforms every page links to or names. They stay in the graph as links and mentions, but
 # enriching them (crt.sh for x.com, passive DNS for t.me) says nothing about the suspects.
 WELL_KNOWN = ("t.me", "telegram.me", "telegram.org", "x.com", "twitter.com", "facebook.com", "instagram.com",
