@@ -44,7 +44,6 @@ DEFAULT_FAVICONS: dict[int, str] = {
     -297069493: "Apache Tomcat default",
     81586312: "Jenkins default",
 }
-ICON_MAX_BYTES = 1_000_000
 
 _COPYRIGHT = re.compile(r"(?:©|\(c\)|&copy;|copyright|版权所有)", re.I)
 _COPYRIGHT_NOISE = re.compile(r"(?:©|\(c\)|&copy;|copyright|版权所有|all rights reserved\.?|保留所有权利|"
