@@ -10,6 +10,7 @@ NODE_KINDS = (
     "incident", "brand", "company", "person", "address", "region", "domain", "ip",
     "netblock", "asn", "org", "registrar", "nameserver", "email", "account", "url",
     "certificate", "sshkey", "service", "ct_log", "crypto_address", "icp_filing", "phone",
+    "tracker", "favicon", "copyright", "page_title",
 )
 
 # Entity kinds the enrichment engine can ask about.

@@ -88,6 +88,11 @@ def test_sources_lists_every_source_without_revealing_keys():
         assert re.search(rf"│ {re.escape(name)}\s", result.output), name
     assert "PLANTED-KEY" not in result.output
     assert re.search(r"│ shodan .*│ set", result.output)
+    # The fingerprint pivots, with their limits: keyless ones need nothing, icp waits for an endpoint.
+    for name, rate in (("icp", "0.5"), ("internetdb", "1"), ("otx", "0.5")):
+        assert re.search(rf"│ {name}\s.*│ not needed\s+│ {re.escape(rate)}\s", result.output), name
+    assert re.search(r"│ icp .*set sources\.icp\.endpoint", result.output)
+    assert re.search(r"│ shodan\s+│ yes\s+│ ip,favicon,certificate,page_title", result.output)
 
 
 def test_evidence_verify_reports_a_flipped_byte(tmp_path):

@@ -20,7 +20,7 @@ from lab import SITECUSTOMIZE_DIR, socket_guard
 from lab.world import CASE, start_lab, stop_lab, to_toml
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)  # a whole investigation: every source, twice, and hundreds of `evidence show`
 
 # Recognisable, and full of characters a URL or a Basic-auth header must encode. Each carries a core
 # (the hex-ish word) that survives any encoding and any line folding, so a partial leak is found too.
@@ -172,6 +172,11 @@ def test_the_planted_credentials_were_really_used(investigation):
     # Otherwise finding no secret would prove nothing: the right key got answers, the wrong one a 401.
     newest = _newest(investigation.store)
     assert any(s == "shodan" and o == "answered" for (s, _), o in newest.items())
+    # Shodan's search pivots carry the key too (favicon and certificate found at depth 0, searched at depth 1),
+    # and the keyless pivots ran in the same investigation, so their evidence and output were searched as well.
+    assert any(s == "shodan" and k.startswith("search ") and o == "answered" for (s, k), o in newest.items())
+    for keyless in ("icp", "internetdb", "otx"):
+        assert any(s == keyless and o == "answered" for (s, _), o in newest.items()), keyless
     assert any(s == "pdns" and k.startswith("circl ") and o == "answered" for (s, k), o in newest.items())
     with sqlite3.connect(investigation.store) as db:
         refused = db.execute("SELECT count(*) FROM observations WHERE source IN ('shodan', 'pdns') "

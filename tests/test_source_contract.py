@@ -13,8 +13,9 @@ CONTEXT = SourceContext(case=None, enrich=EnrichSettings())
 
 
 def test_every_builtin_source_is_registered():
-    assert len(SOURCES) == len(DEFAULT_SOURCES) == 10
-    assert set(SOURCES) == {"dns", "whois", "rdap", "asn", "pdns", "shodan", "ct", "web", "cn-registry", "archive"}
+    assert len(SOURCES) == len(DEFAULT_SOURCES) == 13
+    assert set(SOURCES) == {"dns", "whois", "rdap", "asn", "pdns", "shodan", "ct", "web", "cn-registry", "archive",
+                            "icp", "internetdb", "otx"}
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

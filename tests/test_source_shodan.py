@@ -76,7 +76,8 @@ def test_host_services_certificate_and_ssh_key(lab):
     assert (ip, "org:Example Hosting Ltd") in edges(parsed, "operated_by")
     assert ("asn:AS64500", "org:Example Transit Networks") in edges(parsed, "operated_by")
     assert edges(parsed, "located_in") == {(ip, "region:HK")}
-    assert set(parsed.leads) == {"domain:api.example.com", "domain:example.com", "domain:admin.example.net"}
+    assert set(parsed.leads) == {"domain:api.example.com", "domain:example.com", "domain:admin.example.net",
+                                 "favicon:-1234567890", CERT}  # the last two: search pivots
 
 
 def test_the_ssh_key_is_shared_with_the_other_server(lab):

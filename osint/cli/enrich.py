@@ -121,3 +121,21 @@ def import_pdns(path: Path = typer.Argument(..., help="The exported file (.ndjso
         records, obs = import_pdns_file(path, store, run_id="import")
         store.close()
     out.print(f"{path}: {records} passive DNS records imported as observation ev{obs}", markup=False)
+
+
+@import_app.command("icp", help="Import ICP filing records exported from beian.miit.gov.cn (CSV or JSON).")
+def import_icp(path: Path = typer.Argument(..., help="The exported file (.csv or .json) with the columns "
+                                                     "主办单位名称, 主办单位性质, 网站备案号, 网站名称, 网站首页网址 (or 域名), 审核日期."),
+               case: str = CaseOption) -> None:
+    from ..importers.icp import import_icp_file
+
+    with errors():
+        s = settings()
+        c = load(case) if Path(case).exists() else None
+        store = open_store(s.store)
+        try:
+            records, obs = import_icp_file(path, store, run_id="import", case=c, enrich=s.enrich)
+        finally:
+            store.close()
+    out.print(f"{path}: {records} ICP filing records imported ({obs} observations, the file and the "
+              "filers' name matches)", markup=False)

@@ -161,6 +161,10 @@ def explain(
             arrow = hop.relation if hop.forward else f"{hop.relation} (reverse)"
             if hop.claim:
                 arrow = f"CLAIM {arrow}"
+            a, b = (hop.frm, hop.to) if hop.forward else (hop.to, hop.frm)
+            score = (g.get_edge_data(a, b, hop.relation) or {}).get("score")
+            if score is not None:  # a name match: how well the names agree, not only that they do
+                arrow += f" (score {score})"
             when = " .. ".join(x for x in (hop.first_seen, hop.last_seen) if x) or (hop.observed_at or "")
             evidence = ", ".join(hop.evidence) or (hop.note_text("en") or "")
             table.add_row(hop.frm, arrow, hop.to, ", ".join(hop.sources), evidence, when)

@@ -138,6 +138,9 @@ def build_graph(case: Any, store: Any | None = None) -> nx.MultiDiGraph:
         texts = _add_evidence(g, store, incident)
         _derive_same_ssh_key(g)
         derive_names(g, case, texts)
+        from .fingerprints import derive_shared_fingerprints
+
+        derive_shared_fingerprints(g)
     finish_labels(g)
     return g
 

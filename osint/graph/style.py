@@ -31,6 +31,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "ct_log": ("#8DD3C7", "a Certificate Transparency log"),
     "crypto_address": ("#FB8072", "a cryptocurrency address"),
     "icp_filing": ("#BCBD22", "a Chinese ICP filing number"),
+    "tracker": ("#17BECF", "an analytics or tracker id a site loads (Baidu Tongji, CNZZ, 51.la, Google)"),
+    "favicon": ("#9EDAE5", "a site icon, by the hash Shodan indexes (framework defaults left out)"),
+    "copyright": ("#DBDB8D", "the holder a site's copyright line names"),
+    "page_title": ("#C7C7C7", "a page title (generic ones left out)"),
 }
 FALLBACK_COLOUR = "#969696"  # kinds a third-party source invents
 CLAIM_EDGE_COLOUR = "#E41A1C"  # claims from the case file: red, so they stand out from evidence

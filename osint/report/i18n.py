@@ -238,6 +238,7 @@ KINDS_ZH = {
     "asn": "自治系统", "service": "开放服务", "org": "组织", "registrar": "注册商", "email": "电子邮箱",
     "phone": "电话", "account": "账号", "certificate": "证书", "sshkey": "SSH 主机密钥", "ct_log": "证书透明度日志",
     "crypto_address": "加密货币地址", "icp_filing": "ICP 备案号",
+    "tracker": "统计跟踪代码", "favicon": "网站图标", "copyright": "版权声明", "page_title": "网页标题",
 }
 RELATIONS_ZH = {
     "resolves_to": "解析到", "ptr": "反向解析为", "nameserver": "使用域名服务器", "mail_server": "邮件服务器",
@@ -251,6 +252,10 @@ RELATIONS_ZH = {
     "alleged_server_of": "被指为其服务器", "suspected_operator_of": "涉嫌运营", "website_of": "为其网站",
     "account_of": "为其账号", "names": "指名", "under": "属于其下级域名",
     "redirects_to": "重定向到", "missing_from": "已从该站点消失",
+    "icp_filed_by": "备案主办单位为", "icp_covers": "备案包含域名",
+    "uses_tracker": "使用统计代码", "has_favicon": "网站图标为", "shows_copyright": "版权声明为", "has_title": "标题为",
+    "shares_tracker": "共用统计代码", "same_favicon": "相同网站图标",
+    "certificate_subject": "证书主体为",
 }
 
 STANDING_ZH = {"alleged by the victim": "受害人指控", "stated by the victim": "受害人陈述", "suspected": "涉嫌",

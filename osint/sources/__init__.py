@@ -20,6 +20,9 @@ DEFAULT_SOURCES = (
     "osint.sources.web:WebSource",
     "osint.sources.cnregistry:CNRegistrySource",
     "osint.sources.archive:ArchiveSource",
+    "osint.sources.icp:ICPSource",
+    "osint.sources.internetdb:InternetDBSource",
+    "osint.sources.otx:OTXSource",
 )
 
 

@@ -52,8 +52,8 @@ def read_crtsh(raw: bytes) -> list[dict[str, Any]]:
 class CTSource(Source):
     name = "ct"
     description = "Certificate Transparency logs via crt.sh: certificates issued for a domain and its subdomains"
-    consumes = ("domain",)
-    produces = ("certificate", "domain")
+    consumes = ("domain", "org")
+    produces = ("certificate", "domain", "org")
     needs_key = False
     key_env = None
     default_endpoint = CRTSH_URL
@@ -73,6 +73,8 @@ class CTSource(Source):
 
     def queries(self, node: str, depth: int) -> list[Query]:
         kind, _, value = node.partition(":")
+        if kind == "org" and value:
+            return self._org_queries(node, value, depth)
         if kind != "domain" or not value:
             return []
         # One question per registrable domain: %.example.com already covers www.example.com.
@@ -83,6 +85,21 @@ class CTSource(Source):
                    "headers": {"Accept": "application/json"}}
         return [Query(self.name, f"crtsh %.{domain}", f"domain:{domain}", "http", request, self.base_url,
                       (), True, depth)]
+
+    def _org_queries(self, node: str, name: str, depth: int) -> list[Query]:
+        """crt.sh's search by subject organisation (O=), for organisations named like a case company only:
+        a hosting company's certificates say nothing about the suspects, and every search costs crt.sh."""
+        from .cnregistry import SIMILARITY_THRESHOLD, name_similarity
+
+        case = self.context.case
+        if self.settings.get("search_orgs", True) in (False, "off", "none") or case is None or len(name) > 200:
+            return []
+        threshold = float(self.settings.get("org_threshold", SIMILARITY_THRESHOLD))
+        if not any(name_similarity(name, c.name) >= threshold for c in getattr(case, "companies", [])):
+            return []
+        request = {"url": self.base_url, "params": {"O": name, "output": "json"},
+                   "headers": {"Accept": "application/json"}}
+        return [Query(self.name, f"crtsh O={name}", node, "http", request, self.base_url, (), True, depth)]
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
         if fetched.outcome is not Outcome.ANSWERED:
@@ -111,6 +128,7 @@ class CTSource(Source):
             entries = sorted(entries, key=lambda e: str(e.get("entry_timestamp") or ""), reverse=True)
             out.node(query.subject, ct_certificates_total=len(entries))
             entries = entries[:MAX_CERTIFICATES]
+        by_org = query.subject if query.subject.startswith("org:") else None
         for entry in entries:
             crtsh_id = entry.get("id")
             if not isinstance(crtsh_id, int):
@@ -120,6 +138,9 @@ class CTSource(Source):
             out.node(cert, crtsh_id=crtsh_id, serial=_serial(entry.get("serial_number")),
                      issuer=entry.get("issuer_name"), issuer_ca_id=entry.get("issuer_ca_id"),
                      common_name=entry.get("common_name"), not_before=not_before, not_after=not_after, logged=iso_utc_text(entry.get("entry_timestamp")))
+            if by_org:  # crt.sh matched the subject's O: the certificate names the organisation
+                out.fact(cert, "certificate_subject", by_org, first_seen=not_before, last_seen=not_after,
+                         via=f"crt.sh O={by_org[4:]}")
             for name, wildcard in _names(entry).items():
                 out.fact(cert, "certificate_names", name, first_seen=not_before, last_seen=not_after,
                          wildcard=wildcard or None)

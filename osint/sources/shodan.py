@@ -7,6 +7,7 @@ import binascii
 import codecs
 import hashlib
 import json
+import re
 from datetime import datetime
 from typing import Any, Iterator
 
@@ -15,6 +16,11 @@ from shodan.helpers import get_ip
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
 from ..store import Outcome
 from ..transport.base import Fetched, Query
+from .certsubject import subject_org
+from .fingerprints import DEFAULT_FAVICONS
+
+SEARCH_PIVOTS = ("favicon", "certificate", "page_title")
+MAX_SEARCH_MATCHES = 100  # one page of results
 from .base import Parsed, ParseError, Source
 from .netcommon import iso_utc_text
 
@@ -156,8 +162,8 @@ def _vulns(value: Any) -> list[str]:
 class ShodanSource(Source):
     name = "shodan"
     description = "Shodan host data: open services, TLS certificates, SSH keys, operator and location of an IP"
-    consumes = ("ip",)
-    produces = ("service", "certificate", "sshkey", "domain", "org", "asn", "region")
+    consumes = ("ip", "favicon", "certificate", "page_title")  # the last three: search pivots
+    produces = ("service", "certificate", "sshkey", "domain", "org", "asn", "region", "favicon", "ip")
     needs_key = True
     key_env = "SHODAN_API_KEY"
     default_endpoint = SHODAN_URL
@@ -175,6 +181,8 @@ class ShodanSource(Source):
 
     def queries(self, node: str, depth: int) -> list[Query]:
         kind, _, value = node.partition(":")
+        if kind in SEARCH_PIVOTS and value:
+            return self._search_queries(node, kind, value, depth)
         if kind != "ip" or not value:
             return []
         # The key is added on the wire by the transport (auth), never written into `request`.
@@ -187,6 +195,24 @@ class ShodanSource(Source):
         request = {"url": f"{self.base_url}/api-info", "headers": {"Accept": "application/json"}}
         return [Query(self.name, "api-info", "check:shodan", "http", request, self.base_url,
                       ("param", "key", "api_key"), True, 0)]
+    def _search_queries(self, node: str, kind: str, value: str, depth: int) -> list[Query]:
+        """Shodan search by what an operator reuses: the favicon hash, the certificate, the page title.
+
+        Each search spends query credits, so only specific pivots are asked (`search = false` turns them off)."""
+        if self.settings.get("search", True) in (False, "off", "none"):
+            return []
+        if kind == "favicon" and re.fullmatch(r"-?\d{1,10}", value) and int(value) not in DEFAULT_FAVICONS:
+            q = f"http.favicon.hash:{value}"
+        elif kind == "certificate" and re.fullmatch(r"[0-9a-f]{64}", value):
+            q = f"ssl.cert.fingerprint:{value}"
+        elif kind == "page_title" and len(value) >= 8 and '"' not in value:
+            q = f'http.title:"{value}"'
+        else:
+            return []
+        request = {"url": f"{self.base_url}/shodan/host/search", "params": {"query": q},
+                   "headers": {"Accept": "application/json"}}
+        return [Query(self.name, f"search {q}", node, "http", request, self.base_url,
+                      ("param", "key", "api_key"), True, depth)]
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
         status = fetched.meta.get("status")
@@ -203,6 +229,11 @@ class ShodanSource(Source):
                 return fetched
             if not isinstance(doc, dict):
                 fetched.outcome, fetched.error = Outcome.BAD_ANSWER, "Shodan sent JSON that is not a host record"
+            elif query.key.startswith("search ") and "error" not in doc:
+                if not isinstance(doc.get("matches"), list):
+                    fetched.outcome, fetched.error = Outcome.BAD_ANSWER, "Shodan sent no search matches"
+                elif not doc["matches"]:
+                    fetched.outcome = Outcome.NO_RECORD
             elif "error" in doc and "ip_str" not in doc:
                 text = str(doc["error"])[:300]
                 if "no information" in text.lower():
@@ -215,6 +246,8 @@ class ShodanSource(Source):
         if (meta.get("status") or 200) >= 400 or not raw.strip():
             return Parsed()  # 404 "No information available for that IP."
         host = json.loads(raw)
+        if query.key.startswith("search "):
+            return self._parse_search(query, host)
         if not isinstance(host, dict):
             raise ParseError(f"shodan: the answer to {query.key} is not a host record")
         if "error" in host and "ip_str" not in host:
@@ -257,6 +290,32 @@ class ShodanSource(Source):
         out.leads = sorted(set(out.leads))
         return out
 
+    def _parse_search(self, query: Query, doc: Any) -> Parsed:
+        """Every banner a search matched: its IP and service, as a host answer would give them; the IPs are
+        leads found by the pivot (the question's subject), unless so many share it that it says nothing."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("matches"), list):
+            raise ParseError(f"shodan: the answer to {query.key} is not a search result")
+        out = Parsed()
+        total = doc.get("total") if isinstance(doc.get("total"), int) else len(doc["matches"])
+        shared = total > self.context.enrich.shared_infra_threshold
+        out.node(query.subject, shodan_search_total=total, shared_infrastructure=True if shared else None)
+        certs_done: set[str] = set()
+        for banner in doc["matches"][:MAX_SEARCH_MATCHES]:
+            if not isinstance(banner, dict) or not isinstance(banner.get("port"), int):
+                continue
+            try:
+                ip = normalize_ip(get_ip(banner))
+            except (NormalizeError, KeyError, ValueError, TypeError):
+                continue
+            ipn = f"ip:{ip}"
+            self._service(out, ipn, ip, banner, certs_done)
+            out.node(ipn, found_by=query.key.removeprefix("search "))
+            if not shared:
+                out.leads.append(ipn)
+        # The banners' own pivots (names, icons, certificates) wait until the new IPs are asked about.
+        out.leads = sorted({n for n in out.leads if n.startswith("ip:")})
+        return out
+
     def _service(self, out: Parsed, ipn: str, ip: str, b: dict[str, Any], certs_done: set[str]) -> None:
         transport = b.get("transport") if b.get("transport") in ("tcp", "udp") else "tcp"
         svc = f"service:{ip}:{b['port']}/{transport}"
@@ -270,6 +329,14 @@ class ShodanSource(Source):
                                                        if isinstance(c, str)][:20],
                  last_seen=when)
         out.fact(ipn, "has_service", svc, last_seen=when)
+        h = favicon.get("hash")
+        if isinstance(h, int) and not isinstance(h, bool):
+            if h in DEFAULT_FAVICONS:
+                out.node(ipn, favicon_mmh3=h, favicon_default=DEFAULT_FAVICONS[h])
+            else:  # the icon as Shodan hashed it: the same node the web source makes from the bytes
+                out.node(f"favicon:{h}", label=f"favicon {h}", mmh3=h)
+                out.fact(ipn, "has_favicon", f"favicon:{h}", last_seen=when, url=favicon.get("location"))
+                out.leads.append(f"favicon:{h}")
 
         if isinstance(b.get("ssl"), dict):
             self._certificate(out, svc, b["ssl"], when, certs_done)
@@ -298,6 +365,8 @@ class ShodanSource(Source):
                  # Shodan gives big serials as floats, which lose digits: keep exact ones only.
                  serial=format(serial, "x") if isinstance(serial, int) else None,
                  expired=cert.get("expired"))
+        subject_org(out, cn, cert.get("subject"), not_before, not_after)
+        out.leads.append(cn)  # a pivot: who else serves this certificate
         names: dict[str, bool] = {}
         for raw_name in certificate_names(ssl):
             d = _domain(raw_name)

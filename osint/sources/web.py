@@ -15,13 +15,15 @@ from ..case.normalize import NormalizeError, normalize_domain, normalize_email, 
 from ..store import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, Source
+from .fingerprints import declared_icon, default_favicons, favicon_parsed, image_kind, page_fingerprints
 from .indicators import clean_context, context, find_indicators
 
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/xml", "application/xml")
 TEXT_CAP = 2_000_000  # characters of page text searched for indicators
 MAX_MENTIONS = 500  # distinct indicators kept per page
 MAX_LINKS = 100  # links to other hosts kept per page
-LEAD_KINDS = ("domain", "ip", "email", "company")  # companies: cn-registry compares them offline
+# Companies: cn-registry compares them offline; filings: the icp source looks them up.
+LEAD_KINDS = ("domain", "ip", "email", "company", "icp_filing")
 # Platforms every page links to or names. They stay in the graph as links and mentions, but
 # enriching them (crt.sh for x.com, passive DNS for t.me) says nothing about the suspects.
 WELL_KNOWN = ("t.me", "telegram.me", "telegram.org", "x.com", "twitter.com", "facebook.com", "instagram.com",
@@ -156,9 +158,10 @@ def _host_node(url: str) -> str | None:
 
 class WebSource(Source):
     name = "web"
-    description = "Web pages: indicators (IPs, domains, e-mails, companies, ICP filings, crypto addresses) and links"
+    description = "Web pages: indicators, links, and site fingerprints (trackers, favicon, copyright, title)"
     consumes = ("url", "domain")
-    produces = ("url", "domain", "ip", "email", "company", "icp_filing", "crypto_address")
+    produces = ("url", "domain", "ip", "email", "company", "icp_filing", "crypto_address", "tracker", "favicon",
+                "copyright", "page_title")
     needs_key = False
     key_env = None
     default_endpoint = "http://"  # pages are fetched wherever they are
@@ -198,6 +201,8 @@ class WebSource(Source):
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
         if fetched.outcome is not Outcome.ANSWERED:
             return fetched
+        if query.request.get("favicon"):
+            return self._classify_icon(query, fetched)
         ctype = content_type(fetched.meta)
         if ctype in PAGE_TYPES or ctype.startswith("text/") or ctype.endswith("+xml"):
             return fetched
@@ -207,7 +212,34 @@ class WebSource(Source):
         fetched.error = f"{query.request['url']} is {ctype or 'unlabelled binary data'}, not a web page"
         return fetched
 
+    def _classify_icon(self, query: Query, fetched: Fetched) -> Fetched:
+        if content_type(fetched.meta) in ("text/html", "application/xhtml+xml"):
+            fetched.outcome = Outcome.NO_RECORD  # a page where the icon should be: the site has none
+        elif image_kind(fetched.raw or b"") is None:
+            fetched.outcome = Outcome.BAD_ANSWER
+            fetched.error = f"{query.request['url']} is not an image ({content_type(fetched.meta) or 'unlabelled'})"
+        return fetched
+
+    def _icon_query(self, page_source: str, final: str, site: str | None, depth: int) -> Query | None:
+        if site is None or self.settings.get("favicons", True) in (False, "off", "none"):
+            return None
+        href = declared_icon(page_source)
+        icon = urljoin(final, href) if href else urljoin(final, "/favicon.ico")
+        parts = urlsplit(icon)
+        if parts.scheme not in ("http", "https"):
+            return None
+        request = {"url": icon, "headers": {"Accept": "image/*,*/*;q=0.5"}, "favicon": True, "site": site}
+        # One question per site: a shared icon on a third host is evidence for each site that shows it.
+        same_host = _host_node(icon) == site
+        key = f"GET favicon {icon}" if same_host else f"GET favicon {icon} for {site.partition(':')[2]}"
+        return Query(self.name, key, site, "http", request, f"{parts.scheme}://{parts.netloc}", (), False, depth)
+
     def parse(self, query: Query, raw: bytes, meta: dict[str, Any]) -> Parsed:
+        if query.request.get("favicon"):
+            if (meta.get("status") or 200) >= 400 or image_kind(raw) is None:
+                return Parsed()
+            return favicon_parsed(query.request["site"], query.request["url"], raw,
+                                  default_favicons(self.settings.get("default_favicons")))
         out = Parsed()
         asked = query.request["url"]
         final = meta.get("final_url") or asked
@@ -226,13 +258,18 @@ class WebSource(Source):
 
         ctype = content_type(meta)
         text = decode_page(raw, meta)
+        source_text = text[:TEXT_CAP]
         title, hrefs = None, []
-        if _is_html(ctype, text):
+        html_page = _is_html(ctype, text)
+        if html_page:
             text, title, hrefs = html_text(text)
         out.node(page, title=title, content_type=ctype or None)
         text = text[:TEXT_CAP]
 
         own_host = _host_node(final)
+        page_fingerprints(out, page, source_text, text, title, title_pivot=query.depth == 0)
+        if html_page and (icon := self._icon_query(source_text, final, own_host, query.depth)):
+            out.followups.append(icon)
         mentioned = self._mentions(out, page, text)
         self._links(out, page, final, hrefs, own_host, mentioned)
         out.leads = sorted({lead for lead in out.leads if lead != own_host and lead != query.subject})

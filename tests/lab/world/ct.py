@@ -12,10 +12,17 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "lab" / "crtsh"
 PREFIX = "/crtsh/"
 
 
+# Subject organisations crt.sh's O= search knows in the lab.
+ORGS = {"Shenzhen Shiyanyi Information Technology Co., Ltd.": "org-shiyanyi.json"}
+
+
 def search(request: HTTPRequest) -> Response:
     if request.params.get("output") != "json":
         return Response(200, "<html><body>crt.sh (lab): HTML output is not served</body></html>",
                         content_type="text/html")
+    if "O" in request.params:
+        name = ORGS.get(request.params["O"])
+        return Response(200, (DATA / name).read_bytes() if name else b"[]", content_type="application/json")
     domain = request.params.get("q", "").removeprefix("%.")
     path = DATA / f"{domain}.json"
     body = path.read_bytes() if "/" not in domain and path.is_file() else b"[]"

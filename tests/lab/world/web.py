@@ -16,7 +16,18 @@ SITES = {
     "example.com": {"/": ("index.html", "text/html; charset=utf-8")},
     # GBK bytes and only a <meta> to say so, as older Chinese sites do.
     "example.net": {"/": ("index.html", "text/html")},
+    # Sites beyond the case, for the fingerprint tests: shop and mirror share a Baidu Tongji id; mirror and
+    # panel show the same framework favicon (the lab's stand-in for one, see FRAMEWORK_ICON); cdn shows
+    # shop's own icon.
+    "shop.example.org": {"/": ("index.html", "text/html; charset=utf-8"),
+                         "/static/labbot.png": ("../icons/labbot.png", "image/png")},
+    "mirror.example.org": {"/": ("index.html", "text/html; charset=utf-8"),
+                           "/favicon.ico": ("../icons/framework.ico", "image/x-icon")},
+    "panel.example.org": {"/": ("index.html", "text/html; charset=utf-8"),
+                          "/favicon.ico": ("../icons/framework.ico", "image/vnd.microsoft.icon")},
+    "cdn.example.org": {"/": ("index.html", "text/html; charset=utf-8")},
 }
+FRAMEWORK_ICON = DATA / "icons" / "framework.ico"
 
 
 def install(lab: Any) -> None:
@@ -29,4 +40,8 @@ def install(lab: Any) -> None:
 
 
 def settings(lab: Any) -> dict[str, Any]:
-    return {}  # pages are fetched where they are; the environment's HTTP_PROXY reaches the lab
+    # Pages are fetched where they are; the environment's HTTP_PROXY reaches the lab. The lab's framework
+    # icon is declared a default, as Spring Boot's or Tomcat's is built in.
+    from osint.sources.fingerprints import favicon_hash
+
+    return {"default_favicons": [favicon_hash(FRAMEWORK_ICON.read_bytes())]}
