@@ -132,7 +132,7 @@ def test_a_footer_number_and_an_imported_record_explain_the_site_to_the_company(
     match = g.edges[FILER, COMPANY, "similar_name"]
     assert match["score"] == 1.0 and match["method"] == "pinyin"
     # The page also prints the company's credit code (a direct mention); the filing is a second, dated path.
-    paths = {tuple((h.frm, h.relation, h.to) for h in p.hops): p for p in attribute.explain(g, page, COMPANY, k=5)}
+    paths = {tuple((h.frm, h.relation, h.to) for h in p.hops): p for p in attribute.explain(g, page, COMPANY, k=12)}
     via_filing = ((page, "mentions", FILING), (FILING, "icp_filed_by", FILER), (FILER, "similar_name", COMPANY))
     assert via_filing in paths
     assert paths[via_filing].hops[1].first_seen == "2021-03-15"
