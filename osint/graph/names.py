@@ -156,6 +156,8 @@ def derive_names(g: nx.MultiDiGraph, case: Any, texts: Iterable[Text]) -> int:
         for target, words, ctx in namer.named(t.text):
             if target not in g or target == t.node:
                 continue
+            if t.node.startswith("org:") and target.startswith("company:"):
+                continue  # an organisation's name against a company's is cn-registry's similar_name, with its score
             m = found.setdefault((t.node, target), _Match())
             m.evidence.add(t.obs_id)
             m.sources.add(t.source)
