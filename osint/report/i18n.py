@@ -238,6 +238,7 @@ RELATIONS_ZH = {
     "in_district": "位于行政区", "similar_name": "名称相似", "shares_name_stem": "字号相同", "shares_district": "同一行政区",
     "alleged_server_of": "被指为其服务器", "suspected_operator_of": "涉嫌运营", "website_of": "为其网站",
     "account_of": "为其账号",
+    "signed_with": "签名证书为", "developed_by": "开发者为",
 }
 
 COMPANY_STATUS_ZH = {"active": "存续", "deregistered": "注销", "revoked": "吊销", "dissolved": "解散",
