@@ -19,6 +19,7 @@ DEFAULT_SOURCES = (
     "osint.sources.ct:CTSource",
     "osint.sources.web:WebSource",
     "osint.sources.cnregistry:CNRegistrySource",
+    "osint.sources.telegram:TelegramSource",
 )
 
 
