@@ -13,9 +13,9 @@ CONTEXT = SourceContext(case=None, enrich=EnrichSettings())
 
 
 def test_every_builtin_source_is_registered():
-    assert len(SOURCES) == len(DEFAULT_SOURCES) == 10
+    assert len(SOURCES) == len(DEFAULT_SOURCES) == 11
     assert set(SOURCES) == {"dns", "whois", "rdap", "asn", "pdns", "shodan", "ct", "web", "cn-registry",
-                            "telegram"}
+                            "telegram", "google-play"}
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

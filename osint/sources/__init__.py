@@ -20,6 +20,7 @@ DEFAULT_SOURCES = (
     "osint.sources.web:WebSource",
     "osint.sources.cnregistry:CNRegistrySource",
     "osint.sources.telegram:TelegramSource",
+    "osint.sources.googleplay:GooglePlaySource",
 )
 
 
