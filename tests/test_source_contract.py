@@ -13,9 +13,9 @@ CONTEXT = SourceContext(case=None, enrich=EnrichSettings())
 
 
 def test_every_builtin_source_is_registered():
-    assert len(SOURCES) == len(DEFAULT_SOURCES) == 11
+    assert len(SOURCES) == len(DEFAULT_SOURCES) == 12
     assert set(SOURCES) == {"dns", "whois", "rdap", "asn", "pdns", "shodan", "ct", "web", "cn-registry",
-                            "telegram", "google-play"}
+                            "telegram", "google-play", "youtube"}
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

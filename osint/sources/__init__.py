@@ -21,6 +21,7 @@ DEFAULT_SOURCES = (
     "osint.sources.cnregistry:CNRegistrySource",
     "osint.sources.telegram:TelegramSource",
     "osint.sources.googleplay:GooglePlaySource",
+    "osint.sources.youtube:YouTubeSource",
 )
 
 
