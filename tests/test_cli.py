@@ -90,6 +90,17 @@ def test_sources_lists_every_source_without_revealing_keys():
     assert re.search(r"│ shodan .*│ set", result.output)
 
 
+def test_sources_says_why_x_and_binance_square_have_none():
+    result = run("sources", env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    for name in ("telegram", "google-play", "youtube"):
+        assert re.search(rf"│ {re.escape(name)}\s", result.output), name
+    flat = re.sub(r"[\s│┃|]", "", result.output)  # the table folds long cells over several lines
+    assert "│ x " in result.output and "│ binance_square " in result.output
+    assert "nopublicAPIwithoutapaidkey" in flat and "needalogged-inbrowserrunningJavaScript" in flat
+    assert "BinanceSquareprofilesandposts" in flat and "nopublicAPI;thepagesaredrawnbyJavaScript" in flat
+
+
 def test_evidence_verify_reports_a_flipped_byte(tmp_path):
     path = tmp_path / "e.sqlite"
     store = open_store(str(path))
