@@ -25,6 +25,7 @@ from ..case.normalize import NormalizeError, normalize_email, normalize_handle, 
 from ..store import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError, Source
+from .telegram import require_html
 from .web import _host_node, decode_page, well_known
 
 APP_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -128,7 +129,9 @@ class GooglePlaySource(Source):
                                                f"&gl={self.country}", "listing", depth, app_id=app_id)
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
-        if fetched.outcome is Outcome.ANSWERED and query.request.get("page") == "listing":
+        if fetched.outcome is not Outcome.ANSWERED or not require_html(query, fetched):
+            return fetched
+        if query.request.get("page") == "listing":
             if b"AF_initDataCallback" not in (fetched.raw or b""):
                 fetched.outcome = Outcome.BAD_ANSWER
                 fetched.error = f"{query.request['url']}: not a Play listing (no embedded data)"

@@ -21,7 +21,7 @@ from ..store import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError, Source
 from .indicators import clean_context, context, find_indicators
-from .web import _host_node, decode_page, well_known
+from .web import _host_node, content_type, decode_page, well_known
 
 MAX_POSTS = 200  # posts read from one page (Telegram serves about 20; more is a hostile page)
 MAX_MENTIONS = 500  # distinct indicators kept per page
@@ -30,6 +30,17 @@ _HANDLE = re.compile(r"(?<![\w@./])@([A-Za-z][A-Za-z0-9_]{3,31})\b")
 _TME_TEXT = re.compile(r"(?<![\w.])(?:t|telegram)\.me/(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31})\b")
 _TME = ("t.me", "telegram.me", "www.t.me", "www.telegram.me")
 LEAD_KINDS = ("domain", "ip", "email", "company")
+
+
+def require_html(query: Query, fetched: Fetched) -> bool:
+    """False (and the answer marked a bad one, its bytes kept) when a platform sent something other
+    than an HTML page: a JSON error, an image, a file."""
+    ctype = content_type(fetched.meta)
+    if ctype in ("", "text/html", "application/xhtml+xml"):
+        return True
+    fetched.outcome = Outcome.BAD_ANSWER
+    fetched.error = f"{query.request['url']} is {ctype}, not an HTML page"
+    return False
 
 
 def _has_class(cls: str) -> str:
@@ -114,7 +125,7 @@ class TelegramSource(Source):
         return Query(self.name, key, node, "http", request, base, (), True, depth)
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
-        if fetched.outcome is not Outcome.ANSWERED:
+        if fetched.outcome is not Outcome.ANSWERED or not require_html(query, fetched):
             return fetched
         head = (fetched.raw or b"")[:400_000]
         if b"tgme_channel_info" not in head and b"tgme_widget_message" not in head:

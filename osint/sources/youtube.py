@@ -22,7 +22,7 @@ from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError, Source
 from .googleplay import COUNTRIES
 from .indicators import context, find_indicators
-from .telegram import tme_handle
+from .telegram import require_html, tme_handle
 from .web import _host_node, decode_page, well_known
 
 _START = re.compile(r"(?:var\s+ytInitialData|window\[\"ytInitialData\"\])\s*=\s*")
@@ -141,7 +141,9 @@ class YouTubeSource(Source):
         return None
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
-        if fetched.outcome is Outcome.ANSWERED and b"ytInitialData" not in (fetched.raw or b""):
+        if fetched.outcome is not Outcome.ANSWERED or not require_html(query, fetched):
+            return fetched
+        if b"ytInitialData" not in (fetched.raw or b""):
             fetched.outcome = Outcome.BAD_ANSWER
             fetched.error = f"{query.request['url']}: not a YouTube channel page (no ytInitialData)"
         return fetched
