@@ -49,7 +49,7 @@ def test_the_about_page_gives_the_channel_and_its_links(lab, tmp_path):
     assert edges(parsed, "located_in") == {(CHANNEL, "region:CN")}
     links = edges(parsed, "links_to")
     assert {(CHANNEL, "url:https://www.example.com/"), (CHANNEL, "account:telegram:labbot_example"),
-            (CHANNEL, "account:x:labbot_example")} <= links
+            (CHANNEL, "account:x:labbot_news")} <= links
     assert ("url:https://www.example.com/", "domain:www.example.com") in edges(parsed, "hosted_on")
     m = {f.object: f for f in facts(parsed, "mentions")}
     assert m["email:business@example.com"].attrs["where"] == "channel description"

@@ -34,7 +34,7 @@ def initial_data() -> dict[str, Any]:
         "channelId": CHANNEL_ID, "videoCountText": "42 videos",
         "links": [_link("Website", "https://www.example.com/", "example.com"),
                   _link("Telegram", "https://t.me/labbot_example", "t.me/labbot_example"),
-                  _link("X", "https://x.com/labbot_example", "x.com/labbot_example")],
+                  _link("X", "https://x.com/labbot_news", "x.com/labbot_news")],  # not the case's X account
     }
     panel = {"engagementPanelSectionListRenderer": {"content": {"sectionListRenderer": {"contents": [
         {"itemSectionRenderer": {"contents": [{"aboutChannelRenderer": {"metadata": {
