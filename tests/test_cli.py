@@ -101,6 +101,19 @@ def test_sources_says_why_x_and_binance_square_have_none():
     assert "BinanceSquareprofilesandposts" in flat and "nopublicAPI;thepagesaredrawnbyJavaScript" in flat
 
 
+def test_an_unread_platform_is_named_as_the_reason_a_claim_stays_uncorroborated(tmp_path):
+    import json
+
+    result = run("--store", str(tmp_path / "e.sqlite"), "attribute", "--case", str(ROOT / "tests" / "data" / "case.yaml"),
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    claims = {c["subject"]: c for c in json.loads(result.output)["claims"] if c["relation"] == "account_of"}
+    x = claims["account:x:labbot_example"]
+    assert x["status"] != "corroborated" and "no source reads x" in x["reason"] and "paid key" in x["reason"]
+    telegram = claims["account:telegram:labbot_example"]
+    assert "no source reads" not in telegram["reason"]  # a source reads it; the store is just empty
+
+
 def test_evidence_verify_reports_a_flipped_byte(tmp_path):
     path = tmp_path / "e.sqlite"
     store = open_store(str(path))

@@ -23,3 +23,17 @@ def gap(platform: str) -> str | None:
     """Why no source reads this platform, or None when one does (or nothing is known about it)."""
     entry = GAPS.get(platform)
     return f"{entry[0]}: {entry[1]}" if entry else None
+
+
+def explain_gaps(results: list) -> list:
+    """Claims about accounts on a platform no source reads: say so in the claim's reason and notes
+    (an uncorroborated X account is a gap in what can be asked, not an empty answer)."""
+    for r in results:
+        kind, _, value = str(r.subject).partition(":")
+        platform = value.partition(":")[0]
+        why = gap(platform) if kind == "account" else None
+        if why and r.status != "corroborated":
+            note = f"no source reads {platform}: {why}"
+            r.reason = f"{r.reason}; {note}" if r.reason else note
+            r.notes.append(note)
+    return results
