@@ -179,3 +179,12 @@ def test_unsigned_apk_and_a_damaged_member_still_read(tmp_path, store):
     bad[at] ^= 0xFF
     parsed = parse_apk(bytes(bad))
     assert "ip:198.51.100.20" in {f.object for f in parsed.facts if f.relation == "mentions"}
+
+
+def test_strings_in_binary_resources_are_found_in_both_encodings():
+    blob = (b"\x00\x01\x02" + "https://u16.example.org/x".encode("utf-16-le") + b"\x00\x00\xff"
+            + b"cfg=api.u8.example.org\x00")
+    raw, _ = build_apk(ApkSpec(signed=False, assets={"res/raw/servers.bin": blob}))
+    mentions = {f.object: f.attrs for f in parse_apk(raw).facts if f.relation == "mentions"}
+    assert mentions["domain:u16.example.org"]["found_in"] == "res/raw/servers.bin"
+    assert "domain:api.u8.example.org" in mentions

@@ -113,11 +113,15 @@ def _member_strings(name: str, data: bytes) -> list[str]:
         except Exception:  # noqa: BLE001 - a broken or obfuscated dex is still searched byte-wise
             pass
     found = [m.group(0).decode("ascii") for m in _ASCII_RUN.finditer(data)]
-    found += [m.group(0).decode("utf-16-le") for m in _UTF16_RUN.finditer(data)]
+    if b"\x00" in data:  # UTF-16 text (older resource tables) has NULs between its letters; plain text has none
+        found += [m.group(0).decode("utf-16-le") for m in _UTF16_RUN.finditer(data)]
     return found
 
 
 def _interesting(text: str) -> bool:
+    # Every host, address and URL has a dot or a colon; most strings in an app have neither.
+    if "." not in text and ":" not in text:
+        return False
     return any(f.kind in ("ip", "email", "domain") for f in _indicators(text))
 
 
