@@ -15,7 +15,7 @@ from osint.graph import attribute as attr
 from osint.graph.build import build_graph
 from osint.sources.googleplay import GooglePlaySource, country_of
 from osint.store import EvidenceStore, Outcome
-from source_helpers import edges, facts, lab_with, make_source
+from source_helpers import edges, lab_with, make_source
 
 APP = "account:google_play:com.example.labbot"
 ORG = "org:Shenzhen Shiyanyi Information Technology Co., Ltd."

@@ -14,7 +14,7 @@ from osint.graph import attribute as attr
 from osint.graph.build import build_graph
 from osint.sources.telegram import MAX_POSTS, TelegramSource, parse_count, tme_handle
 from osint.store import EvidenceStore, Outcome
-from source_helpers import edges, facts, lab_with, make_source
+from source_helpers import facts, lab_with, make_source
 
 CHANNEL = "account:telegram:labbot_example"
 

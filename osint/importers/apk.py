@@ -17,6 +17,7 @@ import logging
 import re
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,8 @@ def read_apk(raw: bytes, name: str) -> Reading:
         package = ""
     if not valid or not package:
         raise ApkError(f"{name}: not an APK (AndroidManifest.xml names no package); nothing stored")
-    reading = Reading(package=package, app_name=_safe(apk.get_app_name), version_name=_safe(apk.get_androidversion_name),
+    reading = Reading(package=package, app_name=_safe(apk.get_app_name),
+                      version_name=_safe(apk.get_androidversion_name),
                       version_code=_safe(apk.get_androidversion_code))
     reading.certificates = _certificates(apk)
     scanned = 0
@@ -154,7 +156,7 @@ def read_apk(raw: bytes, name: str) -> Reading:
         scanned += 1
         try:
             data = _read_member(z, info, MAX_MEMBER_SCAN)
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, zlib_error()):
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, zlib.error):
             continue  # one unreadable member (bad CRC, unknown compression) does not cost the others
         if info.filename == "AndroidManifest.xml":
             continue  # read by androguard above; its strings are class names, not hosts
@@ -162,12 +164,6 @@ def read_apk(raw: bytes, name: str) -> Reading:
         if keep:
             reading.strings[info.filename] = keep[:MAX_MENTIONS]
     return reading
-
-
-def zlib_error() -> type[Exception]:
-    import zlib
-
-    return zlib.error
 
 
 def _safe(getter: Any) -> str | None:

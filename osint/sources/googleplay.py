@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, quote, urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
-from ..case.normalize import NormalizeError, normalize_email, normalize_handle, normalize_url
+from ..case.normalize import NormalizeError, normalize_email, normalize_url
 from ..store import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError, Source
@@ -241,4 +241,4 @@ def _scalar(value: Any) -> Any:
     return value if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
 
 
-__all__ = ["GooglePlaySource", "app_ids_in", "country_of", "normalize_handle"]
+__all__ = ["GooglePlaySource", "app_ids_in", "country_of"]
