@@ -168,7 +168,9 @@ def test_lab_case_has_the_values_fixtures_rely_on():
     assert (brand.name_zh, brand.name_pinyin) == ("实验蚁", "Shiyanyi")
     assert [d.value for d in brand.websites] == ["example.com", "www.example.com", "example.net"]
     assert [e.value for e in brand.emails] == ["business@example.com", "support@example.net"]
-    assert [a.node_id for a in brand.accounts] == ["account:telegram:labbot_example", "account:x:labbot_example"]
+    assert [a.node_id for a in brand.accounts] == ["account:telegram:labbot_example", "account:x:labbot_example",
+                                                    "account:google_play:com.example.labbot",
+                                                    "account:youtube:labbot_example"]
     assert [c.legal_representative for c in case.companies] == ["张三", "李四"]
     assert all(c.decoded.valid and c.decoded.division_code == "440300" for c in case.companies)
     assert [u.value for u in case.seed_urls] == ["http://www.example.com/guide/bind/", "http://example.net/"]

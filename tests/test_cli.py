@@ -95,6 +95,30 @@ def test_sources_lists_every_source_without_revealing_keys():
     assert re.search(r"│ shodan\s+│ yes\s+│ ip,favicon,certificate,page_title", result.output)
 
 
+def test_sources_says_why_x_and_binance_square_have_none():
+    result = run("sources", env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    for name in ("telegram", "google-play", "youtube"):
+        assert re.search(rf"│ {re.escape(name)}\s", result.output), name
+    flat = re.sub(r"[\s│┃|]", "", result.output)  # the table folds long cells over several lines
+    assert "│ x " in result.output and "│ binance_square " in result.output
+    assert "nopublicAPIwithoutapaidkey" in flat and "needalogged-inbrowserrunningJavaScript" in flat
+    assert "BinanceSquareprofilesandposts" in flat and "nopublicAPI;thepagesaredrawnbyJavaScript" in flat
+
+
+def test_an_unread_platform_is_named_as_the_reason_a_claim_stays_uncorroborated(tmp_path):
+    import json
+
+    result = run("--store", str(tmp_path / "e.sqlite"), "attribute", "--case", str(ROOT / "tests" / "data" / "case.yaml"),
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    claims = {c["subject"]: c for c in json.loads(result.output)["claims"] if c["relation"] == "account_of"}
+    x = claims["account:x:labbot_example"]
+    assert x["status"] != "corroborated" and "no source reads x" in x["reason"] and "paid key" in x["reason"]
+    telegram = claims["account:telegram:labbot_example"]
+    assert "no source reads" not in telegram["reason"]  # a source reads it; the store is just empty
+
+
 def test_evidence_verify_reports_a_flipped_byte(tmp_path):
     path = tmp_path / "e.sqlite"
     store = open_store(str(path))

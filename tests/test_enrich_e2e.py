@@ -71,7 +71,7 @@ def test_enrich_asks_every_source_then_answers_from_the_store(lab, guarded_env, 
     assert claims.returncode == 0, claims.stderr
     result = json.loads(claims.stdout)
     status = {(c["subject"], c["relation"]): c["status"] for c in result["claims"] if c["relation"] != "uses_email"}
-    assert len(result["claims"]) == 15 and set(status.values()) <= {
+    assert len(result["claims"]) == 17 and set(status.values()) <= {
         "corroborated", "supported_via_claim", "linked_to_each_other", "uncorroborated", "contradicted"}
     assert status[("ip:100.64.1.11", "alleged_server_of")] == "corroborated"  # passive DNS at the incident
     assert status[("company:91440300MA5LAB018T", "suspected_operator_of")] == "corroborated"  # WHOIS, pinyin

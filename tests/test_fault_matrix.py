@@ -32,11 +32,12 @@ from osint.store import Outcome, open_store
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 FAULTS = ("silence", "reset", "garbage", "huge", "trickle", "servfail", "refused", "status_429",
           "status_429_no_retry_after", "status_5xx", "malformed_json", "wrong_content_type", "gzip_bomb")
-SOURCES = ("dns", "whois", "rdap", "asn", "pdns", "shodan", "ct", "web", "archive", "icp", "internetdb", "otx")
+SOURCES = ("dns", "whois", "rdap", "asn", "pdns", "shodan", "ct", "web", "archive", "icp", "internetdb", "otx",
+           "telegram", "google-play", "youtube")
 # The healthy neighbour run beside each faulted source: on the same lab server where there is one.
 NEIGHBOUR = {"dns": "asn", "asn": "dns", "whois": "dns", "rdap": "shodan", "shodan": "rdap",
              "pdns": "ct", "ct": "pdns", "web": "ct", "archive": "ct", "icp": "ct",
-             "internetdb": "ct", "otx": "ct"}
+             "internetdb": "ct", "otx": "ct", "telegram": "shodan", "google-play": "rdap", "youtube": "ct"}
 # Per-source limits for the matrix: a 1 s deadline that a 0.2 s/byte trickle outlasts, one retry,
 # a 1 MB cap the "huge" answers exceed, and rate limits out of the way so that each row is quick.
 LIMITS = {"timeout": 1, "retries": 1, "max_bytes": 1_000_000, "rate": 1000, "burst": 100, "concurrency": 4}
@@ -130,6 +131,9 @@ ROWS: list[Row] = [
     *_http_rows("icp"),
     *_http_rows("internetdb"),
     *_http_rows("otx"),
+    *_http_rows("telegram"),
+    *_http_rows("google-play"),
+    *_http_rows("youtube"),
 ]
 
 
@@ -169,7 +173,8 @@ def test_every_network_source_meets_every_fault_of_its_protocol():
             "malformed_json", "wrong_content_type", "trickle"}
     wanted = {"dns": dns, "asn": dns, "whois": {"silence", "reset", "garbage", "huge", "trickle"},
               "rdap": http, "pdns": http, "shodan": http, "ct": http, "web": http | {"gzip_bomb"},
-              "archive": http | {"gzip_bomb"}, "icp": http, "internetdb": http, "otx": http}
+              "archive": http | {"gzip_bomb"}, "icp": http, "internetdb": http, "otx": http,
+              "telegram": http, "google-play": http, "youtube": http}
     assert covered == {(s, f) for s, faults in wanted.items() for f in faults}
 
 

@@ -121,6 +121,35 @@ def test_a_50mb_page_and_a_gzip_bomb_stop_at_the_body_cap_which_the_outcome_name
     assert peak < 3 * cap, f"{peak} bytes held for a {cap}-byte cap"
 
 
+PLATFORM_PAGES = [  # (source, node asked about, the path its page is served at)
+    ("telegram", "account:telegram:labbot_example", "/s/labbot_example"),
+    ("google-play", "account:google_play:com.example.labbot", "/store/apps/details"),
+    ("youtube", "account:youtube:labbot_example", "/@labbot_example/about"),
+]
+
+
+@pytest.mark.parametrize("name, node, path", PLATFORM_PAGES, ids=[p[0] for p in PLATFORM_PAGES])
+@pytest.mark.parametrize("fault, options", [
+    ("huge", {"size": 50_000_000, "content_type": "text/html"}),
+    ("gzip_bomb", {"size": 200_000_000, "content_type": "text/html"}),
+], ids=["50MB-page", "gzip-bomb"])
+def test_a_50mb_channel_page_or_listing_stops_at_the_cap_which_the_outcome_names(http_server, store, name, node,
+                                                                                 path, fault, options):
+    from osint.sources import registered_sources
+
+    http_server.set_fault(fault, path, **options)
+    src = make_source(registered_sources()[name], {"endpoint": http_server.url}, timeout=20.0, retries=0)
+    cap = src.max_bytes
+    assert cap == 5_000_000
+    [query] = src.queries(node, 0)
+    (fetched, parsed, oid), peak = peak_bytes(lambda: ask(src, query, store))
+    assert fetched.outcome is Outcome.TOO_LARGE and parsed is None
+    assert f"more than {cap} bytes; cut off" in fetched.error
+    stored = store.get(oid)
+    assert (stored.outcome, stored.raw_size) == (Outcome.TOO_LARGE, cap)
+    assert peak < 3 * cap, f"{peak} bytes held for a {cap}-byte cap"
+
+
 # --- NUL, control characters, lone surrogates ---------------------------------------------------
 
 HOSTILE_ORG = "Evil\x00 Org\x07\x1b[31m \u202eLtd\u202c"
@@ -324,6 +353,11 @@ def test_a_whois_referral_to_loopback_by_name_is_refused_unless_allowed(whois_se
 # | DNS answer with thousands of records (TCP, capped)    | test_source_dns::test_a_huge_answer_is_capped            |
 # | 50 MB page, gzip bomb: cut at the cap                 | test_source_web::test_faults[huge|gzip_bomb], shodan, ct |
 # |   ... 50 MB, cap named in the outcome, bounded memory | here: test_a_50mb_page_and_a_gzip_bomb_...               |
+# |   ... Telegram, Google Play, YouTube pages            | here: test_a_50mb_channel_page_or_listing_...            |
+# | channel page with 10,000 posts: read up to 200, noted | test_source_telegram::test_a_page_of_ten_thousand_posts_ |
+# | zip bomb posing as an APK: refused, nothing stored    | test_import_apk::test_a_zip_bomb_posing_as_an_apk_...    |
+# | APK over 200 MB, not an APK: one line, exit 2         | test_import_apk::test_a_file_over_the_size_cap_...,      |
+# |                                                       | test_import_apk::test_a_file_that_is_not_an_apk_...      |
 # | NUL and control characters: stored raw, not exported | here: test_nul_and_control_characters_...,               |
 # |                                                       | test_a_lone_surrogate_in_one_answer_...,                 |
 # |                                                       | test_export_formats::test_hostile_text_in_every_format   |

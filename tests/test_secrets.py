@@ -16,6 +16,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from typer.testing import CliRunner
 
+from apk_build import build_apk
 from lab import SITECUSTOMIZE_DIR, socket_guard
 from lab.world import CASE, start_lab, stop_lab, to_toml
 
@@ -148,6 +149,9 @@ def investigation(tmp_path_factory):
             inv.osint("-v", "sources", "--check")
         finally:
             stop_lab(lab)
+    apk = tmp / "labbot.apk"  # an APK import too: its evidence and output are searched like the rest
+    apk.write_bytes(build_apk()[0])
+    assert inv.osint("import", "apk", str(apk), "--case", str(CASE)).returncode == 0
     inv.osint("sources")
     inv.osint("evidence", "list")
     inv.osint("evidence", "verify")
@@ -183,6 +187,14 @@ def test_the_planted_credentials_were_really_used(investigation):
                              "AND outcome = 'refused'").fetchone()[0]
     assert refused >= 2
     assert investigation.shown > 100
+
+
+def test_the_platform_sources_and_the_apk_import_took_part(investigation):
+    # Telegram, Google Play and YouTube need no key; they are here so that their answers, the APK and
+    # every line they print are searched for the planted secrets like everything else.
+    newest = _newest(investigation.store)
+    for source in ("telegram", "google-play", "youtube", "apk"):
+        assert any(s == source and o == "answered" for (s, _), o in newest.items()), source
 
 
 def test_a_rejected_key_is_reported_in_one_line_without_the_key(investigation):

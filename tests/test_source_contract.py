@@ -13,9 +13,9 @@ CONTEXT = SourceContext(case=None, enrich=EnrichSettings())
 
 
 def test_every_builtin_source_is_registered():
-    assert len(SOURCES) == len(DEFAULT_SOURCES) == 13
+    assert len(SOURCES) == len(DEFAULT_SOURCES) == 16
     assert set(SOURCES) == {"dns", "whois", "rdap", "asn", "pdns", "shodan", "ct", "web", "cn-registry", "archive",
-                            "icp", "internetdb", "otx"}
+                            "icp", "internetdb", "otx", "telegram", "google-play", "youtube"}
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -45,7 +45,8 @@ def test_questions_are_only_asked_about_what_it_consumes(name):
     src = SOURCES[name](SourceSettings(options={"api_key": "k" * 32}), CONTEXT)
     samples = {"ip": "ip:100.64.1.10", "domain": "domain:example.com", "url": "url:http://example.com/",
                "nameserver": "nameserver:ns1.example.net", "company": "company:91440300MA5GAKDP7P",
-               "email": "email:a@example.com", "org": "org:Example Hosting Ltd"}
+               "email": "email:a@example.com", "org": "org:Example Hosting Ltd",
+               "account": "account:telegram:example_channel"}
     for kind, node in samples.items():
         queries = src.queries(node, 0)
         if kind not in src.consumes:

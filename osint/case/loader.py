@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -332,6 +332,15 @@ def _last_segment(url: str) -> str | None:
     return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1] or None
 
 
+def _handle_in_url(platform: Platform, url: str) -> str | None:
+    """The handle a profile URL carries; a Google Play listing names its app in ?id=."""
+    if platform is Platform.GOOGLE_PLAY:
+        app_id = parse_qs(urlsplit(url).query).get("id")
+        if app_id and app_id[0].strip():
+            return app_id[0].strip()
+    return _last_segment(url)
+
+
 class _Builder:
     def __init__(self, file: str, lines: dict[Loc, int]):
         self.file = file
@@ -428,7 +437,7 @@ class _Builder:
         try:
             # Profile URLs are often written without a scheme ('www.youtube.com/@antradeio').
             url = norm.normalize_url(e.url, default_scheme="https") if e.url else None
-            written = e.handle or (_last_segment(url) if url else None)
+            written = e.handle or (_handle_in_url(platform, url) if url else None)
             handle = norm.normalize_handle(written) if written else None
         except norm.NormalizeError as exc:
             self.problem(path + ("url" if e.url and url is None else "handle",), str(exc))

@@ -139,3 +139,21 @@ def import_icp(path: Path = typer.Argument(..., help="The exported file (.csv or
             store.close()
     out.print(f"{path}: {records} ICP filing records imported ({obs} observations, the file and the "
               "filers' name matches)", markup=False)
+@import_app.command("apk", help="Import an Android APK you downloaded: kept whole, read for its signer and hosts.")
+def import_apk(path: Path = typer.Argument(..., help="The APK file (the tool never downloads one itself)."),
+               case: str = CaseOption) -> None:
+    from ..importers.apk import import_apk_file
+
+    with errors():
+        s = settings()
+        c = load(case) if Path(case).exists() else None  # org names are matched to its companies
+        store = open_store(s.store)
+        try:
+            reading, oid, orgs = import_apk_file(path, store, run_id="import", case=c, enrich=s.enrich)
+        finally:
+            store.close()
+    signers = "; ".join(cert.get("subject") or cert["sha256"] for cert in reading.certificates) or "unsigned"
+    hosts = sum(len(v) for v in reading.strings.values())
+    out.print(f"{path}: {reading.package} {reading.version_name or ''} ({reading.app_name or 'no label'}) imported "
+              f"as observation ev{oid}; signed by: {signers}; {hosts} strings with hosts, addresses or e-mails",
+              markup=False, highlight=False)

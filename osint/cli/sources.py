@@ -34,6 +34,14 @@ def sources(check: bool = typer.Option(False, "--check", help="Ask each enabled 
                       "offline" if cls.offline else _endpoint(src), key, f"{src.rate:g}", str(src.concurrency),
                       f"{src.timeout:g}", _ttl(src.cache_ttl))
     out.print(table)
+    from ..sources.gaps import GAPS
+
+    gaps = Table(title="platforms no source reads (accounts there stay claims: a gap, not an empty answer)")
+    for col in ("platform", "what", "why no source", "instead"):
+        gaps.add_column(col, overflow="fold")
+    for platform, (what, why, instead) in GAPS.items():
+        gaps.add_row(platform, what, why, instead)
+    out.print(gaps)
 
 
 def _endpoint(src) -> str:

@@ -141,6 +141,8 @@ class Enricher:
         nodes = [i.node_id for i in self.case.indicators() if i.kind in ("ip", "domain", "email", "url")]
         nodes += [u.node_id for u in getattr(self.case, "seed_urls", [])]
         nodes += [f"company:{c.uscc}" for c in getattr(self.case, "companies", []) if getattr(c, "uscc", None)]
+        # Accounts: only the sources that read a platform (telegram, google-play, youtube) ask about them.
+        nodes += [i.node_id for i in self.case.indicators() if i.kind == "account"]
         return sorted(dict.fromkeys(nodes))
 
     def run(self) -> RunReport:

@@ -350,6 +350,9 @@ def _appendix(graph: nx.MultiDiGraph, store: Any | None) -> list[dict[str, Any]]
 def collect(case: Any, graph: nx.MultiDiGraph, store: Any | None = None, *, generated_at: str | None = None) -> dict[str, Any]:
     """Everything the report shows, for one case: see the module docstring."""
     results = attr.attribute(graph, case)
+    from ..sources.gaps import explain_gaps
+
+    explain_gaps(results)
     leads = attr.new_leads(graph)
     counts = {s: sum(1 for r in results if r.status == s) for s in attr.STATUSES}
     return {

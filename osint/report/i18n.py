@@ -256,6 +256,7 @@ RELATIONS_ZH = {
     "uses_tracker": "使用统计代码", "has_favicon": "网站图标为", "shows_copyright": "版权声明为", "has_title": "标题为",
     "shares_tracker": "共用统计代码", "same_favicon": "相同网站图标",
     "certificate_subject": "证书主体为",
+    "signed_with": "签名证书为", "developed_by": "开发者为",
 }
 
 STANDING_ZH = {"alleged by the victim": "受害人指控", "stated by the victim": "受害人陈述", "suspected": "涉嫌",

@@ -23,6 +23,9 @@ DEFAULT_SOURCES = (
     "osint.sources.icp:ICPSource",
     "osint.sources.internetdb:InternetDBSource",
     "osint.sources.otx:OTXSource",
+    "osint.sources.telegram:TelegramSource",
+    "osint.sources.googleplay:GooglePlaySource",
+    "osint.sources.youtube:YouTubeSource",
 )
 
 

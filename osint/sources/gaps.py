@@ -1,0 +1,39 @@
+"""Platforms the case may name that no source reads, and why: a gap, not an empty answer.
+
+`osint sources` prints these under the table of sources, so that an investigator who sees an X or
+Binance Square account stay uncorroborated knows nothing was asked, rather than that nothing was found.
+"""
+
+from __future__ import annotations
+
+# platform (as the case file writes it) -> (what it is, why no source reads it, what to do instead)
+GAPS: dict[str, tuple[str, str, str]] = {
+    "x": ("X (Twitter) profiles and posts",
+          "no public API without a paid key (the free tier cannot read other users' posts), and x.com pages "
+          "need a logged-in browser running JavaScript",
+          "save the profile and posts as web pages or screenshots and keep them with the case"),
+    "binance_square": ("Binance Square profiles and posts",
+                       "no public API; the pages are drawn by JavaScript in a browser and the data calls behind "
+                       "them are undocumented and signed",
+                       "save the profile pages from a browser; the profile id in the case file identifies them"),
+}
+
+
+def gap(platform: str) -> str | None:
+    """Why no source reads this platform, or None when one does (or nothing is known about it)."""
+    entry = GAPS.get(platform)
+    return f"{entry[0]}: {entry[1]}" if entry else None
+
+
+def explain_gaps(results: list) -> list:
+    """Claims about accounts on a platform no source reads: say so in the claim's reason and notes
+    (an uncorroborated X account is a gap in what can be asked, not an empty answer)."""
+    for r in results:
+        kind, _, value = str(r.subject).partition(":")
+        platform = value.partition(":")[0]
+        why = gap(platform) if kind == "account" else None
+        if why and r.status != "corroborated":
+            note = f"no source reads {platform}: {why}"
+            r.reason = f"{r.reason}; {note}" if r.reason else note
+            r.notes.append(note)
+    return results
