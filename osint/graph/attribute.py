@@ -18,7 +18,7 @@ investigator can check them:
   has no evidence of its own either (through any chain of claims): two claims of one victim never
   hold each other up.
 - Places and plumbing are not links. Paths do not use located_in, in_district, shares_district,
-  announced_by, in_netblock, operated_by, registered_with, caa_issuer or abuse_contact (two servers
+  announced_by, in_netblock, operated_by, registered_with, caa_issuer, abuse_contact or has_title (two servers
   at the same hosting company, in the same city, with the same registrar, say nothing about who
   runs them), and never pass through a region, a registrar, the incident, a private address, a
   node marked shared_infrastructure (a CDN or parking IP) or privacy_service (a WHOIS proxy).
@@ -54,8 +54,10 @@ PATHS_PER_CLAIM = 5
 HOP_PENALTY = 0.05  # among equally confident paths, prefer the shorter
 NOT_INDEPENDENT = frozenset({"case", "uscc", "cn-registry"})
 IDENTITY_RELATIONS = ("website_of", "uses_email", "account_of")
+# has_title: two sites with the same title (a copycat, a template) are not one operator; a title that
+# names the brand or company does count, through its `names` edge.
 WEAK_RELATIONS = frozenset({"located_in", "in_district", "shares_district", "announced_by", "in_netblock",
-                            "operated_by", "registered_with", "caa_issuer", "abuse_contact"})
+                            "operated_by", "registered_with", "caa_issuer", "abuse_contact", "has_title"})
 HUB_KINDS = frozenset({"region", "registrar", "incident"})
 LEAD_KINDS = ("ip", "domain", "email", "company", "org", "crypto_address", "icp_filing", "account")
 STATUSES = ("corroborated", "supported_via_claim", "linked_to_each_other", "contradicted", "uncorroborated")

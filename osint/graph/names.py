@@ -136,8 +136,8 @@ def texts_of(obs_id: int, source: str, observed_at: str, parsed: dict[str, Any])
             continue
         for end in (raw.get("s"), raw.get("o")):
             kind, value = split_node_id(str(end or ""))
-            if kind == "org" and value.strip():
-                yield Text(str(end), "name", value, obs_id, source, observed_at)
+            if kind in ("org", "copyright", "page_title") and value.strip():  # nodes whose id is the text
+                yield Text(str(end), "name" if kind == "org" else kind, value, obs_id, source, observed_at)
         ctx = (raw.get("a") or {}).get("context") if isinstance(raw.get("a"), dict) else None
         if raw.get("r") == "mentions" and isinstance(ctx, str) and ctx.strip():
             yield Text(str(raw.get("s")), "context", ctx, obs_id, source, observed_at)
