@@ -2,6 +2,9 @@
 
 import sqlite3
 
+import psycopg
+import pytest
+
 from osint.store import Outcome, open_store
 from osint.store.evidence import sha256_hex
 
@@ -12,8 +15,8 @@ def _record(store, key="A example.com", raw=b"answer bytes", outcome=Outcome.ANS
                         outcome=outcome, raw=raw, duration_ms=1.5, tool_version="test")
 
 
-def test_raw_bytes_and_hash_are_kept_exactly(tmp_path):
-    store = open_store(str(tmp_path / "e.sqlite"))
+def test_raw_bytes_and_hash_are_kept_exactly(store_target):
+    store = open_store(store_target)
     raw = bytes(range(256)) * 3
     oid = _record(store, raw=raw)
     obs = store.get(oid)
@@ -23,8 +26,8 @@ def test_raw_bytes_and_hash_are_kept_exactly(tmp_path):
     assert obs.observed_at.endswith("Z")
 
 
-def test_nothing_is_overwritten_and_the_newest_answer_wins(tmp_path):
-    store = open_store(str(tmp_path / "e.sqlite"))
+def test_nothing_is_overwritten_and_the_newest_answer_wins(store_target):
+    store = open_store(store_target)
     first = _record(store, raw=b"old")
     second = _record(store, raw=b"new")
     _record(store, raw=None, outcome=Outcome.TIMEOUT)  # a later failure does not hide the answer
@@ -36,23 +39,33 @@ def test_nothing_is_overwritten_and_the_newest_answer_wins(tmp_path):
     assert store.counts() == {"dns": {"answered": 2, "timeout": 1}}
 
 
-def test_verify_reports_a_flipped_byte(tmp_path):
-    path = tmp_path / "e.sqlite"
-    store = open_store(str(path))
+def _tamper(target, sql, params):
+    """Change a stored row behind the store's back, as a disk fault or a hand with a superuser's rights would."""
+    if "://" not in target:
+        with sqlite3.connect(target) as db:
+            db.execute(sql.replace("%s", "?"), params)
+        return
+    with psycopg.connect(target.replace("postgresql://", "postgresql://", 1), autocommit=True) as db:
+        db.execute("ALTER TABLE observations DISABLE TRIGGER USER")
+        db.execute(sql, params)
+        db.execute("ALTER TABLE observations ENABLE TRIGGER USER")
+
+
+def test_verify_reports_a_flipped_byte(store_target):
+    store = open_store(store_target)
     _record(store, key="A one.example", raw=b"first answer")
     target = _record(store, key="A two.example", raw=b"second answer")
     store.close()
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE observations SET raw = ? WHERE id = ?", (b"second answeR", target))
-    store = open_store(str(path))
+    _tamper(store_target, "UPDATE observations SET raw = %s WHERE id = %s", (b"second answeR", target))
+    store = open_store(store_target)
     checked, bad = store.verify()
     assert checked == 2
     assert [m.observation_id for m in bad] == [target]
     assert bad[0].stored == sha256_hex(b"second answer")
 
 
-def test_parses_are_appended_beside_their_observation(tmp_path):
-    store = open_store(str(tmp_path / "e.sqlite"))
+def test_parses_are_appended_beside_their_observation(store_target):
+    store = open_store(store_target)
     oid = _record(store)
     store.record_parse(oid, "dns@1", {"facts": [], "leads": ["ip:192.0.2.1"]})
     store.record_parse(oid, "dns@2", {"facts": [], "leads": []})
@@ -68,8 +81,8 @@ def test_opening_a_missing_store_without_create_names_the_path(tmp_path):
         open_store(str(tmp_path / "absent.sqlite"), create=False)
 
 
-def test_list_by_ids_answers_for_exactly_those_observations_without_their_bytes(tmp_path):
-    store = open_store(str(tmp_path / "e.sqlite"))
+def test_list_by_ids_answers_for_exactly_those_observations_without_their_bytes(store_target):
+    store = open_store(store_target)
     ids = [_record(store, key=f"A host{i}.example", raw=f"answer {i}".encode()) for i in range(3)]
     # More ids than SQLite takes in one statement, most of them not in the store.
     asked = [ids[0], ids[2], *range(10_000, 11_200)]

@@ -48,7 +48,7 @@ def show(
             raise OsintError(f"{evidence_id}: not an evidence id (expected ev<number>)") from None
         o = store.get(oid)
         if o is None:
-            raise OsintError(f"{evidence_id}: no such observation in {store.target}")
+            raise OsintError(f"{evidence_id}: no such observation in {store.shown}")
         parsed = store.latest_parse(oid)
     if raw:
         import sys

@@ -1,0 +1,118 @@
+"""The evidence store on PostgreSQL: explicit, locked migrations; reads that never create; no password shown.
+
+Every test here runs against a private PostgreSQL cluster the session starts on 127.0.0.1 (tests/lab/pg.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conftest import REPO_ROOT
+from osint.errors import StoreError
+from osint.store import open_store
+from osint.store.evidence import init_store
+from osint.store.migrate import head
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _osint(env, *args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "osint", *args], env=env, cwd=cwd or REPO_ROOT,
+                          capture_output=True, text=True, timeout=240)
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg.connect(url) as db:
+        return {r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+def test_twenty_simultaneous_inits_on_a_new_database_all_succeed(pg_url, guarded_env):
+    procs = [subprocess.Popen([sys.executable, "-m", "osint", "--store", pg_url, "store", "init"],
+                              env=guarded_env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(20)]
+    results = [(p.wait(240), *p.communicate()) for p in procs]
+    failures = [(rc, err) for rc, _, err in results if rc != 0]
+    assert failures == []
+    said = [out for _, out, _ in results]
+    # Exactly one of them made the tables; the others found them at the newest revision.
+    assert sum("tables created" in s for s in said) == 1
+    assert sum("nothing to do" in s for s in said) == 19
+    assert {"observations", "parses", "runs", "alembic_version"} <= _tables(pg_url)
+    with psycopg.connect(pg_url) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(head(),)]
+    assert all(pg_url.split("@")[0].split(":")[-1] not in out + err for _, out, err in results)
+
+
+def test_commands_other_than_init_never_create_tables(pg_url, guarded_env, tmp_path):
+    for args in (["evidence", "list"], ["evidence", "verify"], ["enrich", "--case", "tests/data/case.yaml",
+                                                                 "--offline"]):
+        res = _osint(guarded_env, "--store", pg_url, *args)
+        assert res.returncode == 2, res.stderr
+        lines = res.stderr.strip().splitlines()
+        assert lines[-1].endswith("no evidence store here yet (no tables); run `osint store init`"), res.stderr
+        assert "Traceback" not in res.stderr
+    assert _tables(pg_url) == set()
+    # SQLite: a read on a missing file does not make one; `enrich` makes its own file as it always did.
+    missing = tmp_path / "absent.sqlite"
+    res = _osint(guarded_env, "--store", str(missing), "evidence", "list")
+    assert res.returncode == 2 and not missing.exists()
+
+
+def test_an_old_store_is_upgraded_by_init_and_a_new_one_is_refused_by_an_old_osint(pg_url):
+    import sqlalchemy as sa
+
+    from osint.store import migrate
+    from osint.store.url import engine_url
+
+    engine = sa.create_engine(engine_url(pg_url))
+    assert migrate.upgrade(engine, "0001") == (None, "0001")  # as an older osint left it
+    engine.dispose()
+    with pytest.raises(StoreError, match=r"older than this osint's .*run `osint store init` to upgrade"):
+        open_store(pg_url)
+    with closing(init_store(pg_url)) as store:
+        assert (store.revision_before, store.revision) == ("0001", head())
+    with closing(init_store(pg_url)) as store:
+        assert (store.revision_before, store.revision) == (head(), head())
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(StoreError, match="newer than this osint knows"):
+        open_store(pg_url, create=False)
+
+
+def test_a_sqlite_store_from_before_migrations_keeps_its_evidence_and_is_stamped(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with closing(sqlite3.connect(path)) as db:  # the schema osint wrote before migrations, one answer in it
+        db.executescript("""
+            CREATE TABLE observations (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id VARCHAR(64) NOT NULL,
+              source VARCHAR(64) NOT NULL, query_key TEXT NOT NULL, subject TEXT NOT NULL, request TEXT NOT NULL,
+              endpoint TEXT NOT NULL, observed_at VARCHAR(40) NOT NULL, duration_ms FLOAT NOT NULL,
+              outcome VARCHAR(32) NOT NULL, error TEXT, raw BLOB, raw_size INTEGER NOT NULL,
+              sha256 VARCHAR(64) NOT NULL, meta TEXT, tool_version VARCHAR(32) NOT NULL);
+            CREATE INDEX ix_obs_query ON observations (source, query_key, id);
+            CREATE INDEX ix_obs_subject ON observations (subject);
+            CREATE TABLE parses (id INTEGER PRIMARY KEY AUTOINCREMENT, observation_id INTEGER NOT NULL
+              REFERENCES observations (id), parser VARCHAR(128) NOT NULL, parsed TEXT NOT NULL,
+              created_at VARCHAR(40) NOT NULL);
+            CREATE INDEX ix_parses_obs ON parses (observation_id, id);
+            CREATE TABLE runs (run_id VARCHAR(64) PRIMARY KEY, started_at VARCHAR(40) NOT NULL,
+              finished_at VARCHAR(40), command TEXT NOT NULL, status VARCHAR(32), summary TEXT);
+            INSERT INTO observations VALUES (1, 'r0', 'dns', 'A old.example', 'domain:old.example',
+              '{"qname": "old.example"}', '127.0.0.1:53', '2024-01-02T03:04:05.000006Z', 1.0, 'answered', NULL,
+              X'6f6c64', 3, 'b8836b2ed0a1b1b7d8f1d2bbd1a3dcb95ba8b0b8f7dfa1b1c1d1e1f1a1b1c1d1', '{}', '0.1.0');
+        """)
+    with closing(open_store(str(path), create=False)) as store:  # a read leaves it as it is
+        assert store.get(1).request == {"qname": "old.example"}
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'alembic_version'").fetchone() == (0,)
+    with closing(open_store(str(path))) as store:  # `enrich` brings it up to date
+        assert store.revision == head()
+        store.start_run("r1", "enrich")
+        assert store.run_record("r1")["db_user"]
+        assert store.latest_answers("dns") == {"A old.example": (1, "2024-01-02T03:04:05.000006Z")}
