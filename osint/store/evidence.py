@@ -26,6 +26,10 @@ from .url import engine_url, hide_password, is_url, scrub
 RETRY_S = float(os.environ.get("OSINT_STORE_RETRY_S", "30"))
 
 
+_PASSING_FATALS = ("starting up", "shutting down", "recovery mode", "terminating connection", "too many clients",
+                   "not yet accepting")
+
+
 class StoreUnreachable(StoreError):
     """The database went away and did not come back: what is stored stays; the run can be resumed."""
 
@@ -245,9 +249,22 @@ class EvidenceStore:
                 attempt += 1
 
     def _is_disconnect(self, exc: sa.exc.DBAPIError) -> bool:
+        """A connection lost or not made (worth retrying), not a refusal such as a wrong password."""
         if self.dialect == "sqlite":
             return False
-        return exc.connection_invalidated or isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError))
+        if exc.connection_invalidated:
+            return True
+        if not isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+            return False
+        state = getattr(exc.orig, "sqlstate", None)
+        message = str(exc.orig)
+        if state is None and "FATAL:" in message:
+            # A refused login has no SQLSTATE in psycopg: a wrong password or database is not worth waiting
+            # for; a server starting up, shutting down or full is.
+            return any(m in message for m in _PASSING_FATALS)
+        # No SQLSTATE: the client could not reach the server or lost it. 08: connection exception;
+        # 57P01-57P03: the server is shutting down, crashed, or not yet accepting connections.
+        return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
     def close(self) -> None:
         self.engine.dispose()

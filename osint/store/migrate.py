@@ -8,6 +8,7 @@ for the same purpose. Stores made before migrations existed are recognised and s
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ LEGACY = "legacy"  # tables from before migrations, no version recorded
 ADVISORY_LOCK = 0x6F73696E74  # "osint": one lock for every osint store on a PostgreSQL server
 
 
+@functools.lru_cache(maxsize=1)
 def _script() -> tuple[Config, ScriptDirectory]:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

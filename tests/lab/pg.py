@@ -172,12 +172,15 @@ class LabPostgres:
 
         return psycopg.connect(self.dsn(db), autocommit=True)
 
-    def new_database(self) -> str:
+    def new_database(self, owner: str | None = None) -> str:
         name = "t_" + uuid.uuid4().hex[:12]
         with self.admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0' + (f' OWNER "{owner}"' if owner else ""))
         return name
 
     def new_role(self, name: str, password: str) -> None:
+        from psycopg import sql
+
         with self.admin() as conn:
-            conn.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD \'{password}\'')
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name),
+                                                                           sql.Literal(password)))
