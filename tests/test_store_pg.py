@@ -116,3 +116,37 @@ def test_a_sqlite_store_from_before_migrations_keeps_its_evidence_and_is_stamped
         store.start_run("r1", "enrich")
         assert store.run_record("r1")["db_user"]
         assert store.latest_answers("dns") == {"A old.example": (1, "2024-01-02T03:04:05.000006Z")}
+
+
+def test_a_nul_in_an_answer_is_stored_and_the_run_completes(pg_url, http_server, guarded_env, tmp_path):
+    from lab.http_server import Response
+    from lab.world import CASE, to_toml
+
+    def answer(request):
+        ip = request.path.rsplit("/", 1)[1]
+        if ip == "192.0.2.10":  # a NUL in a header PostgreSQL would refuse in jsonb
+            return Response(200, b'{"ip_str": "192.0.2.10", "data": []}', {"Last-Modified": "before\x00after"},
+                            "application/json")
+        return Response(404, {"error": "No information \x00 available for that IP."})
+
+    http_server.add_route("GET", "/shodan/host/", answer, prefix=True)
+    config = tmp_path / "osint.toml"
+    config.write_text(to_toml({"store": {"url": pg_url}, "enrich": {"allow_private": True},
+                               "sources": {"shodan": {"url": http_server.url, "rate": 1000, "burst": 100,
+                                                     "api_key": "lab-key"}}}))
+    config.chmod(0o600)
+    env = {k: v for k, v in guarded_env.items() if k.lower() not in ("http_proxy", "https_proxy")}
+    assert _osint(env, "--config", str(config), "store", "init").returncode == 0
+    args = ["--config", str(config), "enrich", "--case", str(CASE), "--sources", "shodan", "--depth", "0"]
+    first = _osint(env, *args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    with closing(open_store(pg_url, create=False)) as store:
+        answered = store.latest("shodan", "host 192.0.2.10")
+        assert answered.meta["headers"]["last-modified"] == "before\ufffdafter"
+        assert b"ip_str" in store.get(answered.id).raw
+        assert store.latest_parse(answered.id) is not None
+    # The next run does not die at the same question: it is answered from the store.
+    asked = http_server.count()
+    again = _osint(env, *args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert http_server.count() == asked
