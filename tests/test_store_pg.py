@@ -150,3 +150,62 @@ def test_a_nul_in_an_answer_is_stored_and_the_run_completes(pg_url, http_server,
     again = _osint(env, *args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert http_server.count() == asked
+
+
+def _record(store, key="A example.com", raw=b"answer", observed_at=None):
+    return store.record(run_id="r1", source="dns", query_key=key, subject="domain:example.com", request={},
+                        endpoint="127.0.0.1:53", outcome="answered", raw=raw, duration_ms=1.0, tool_version="test",
+                        observed_at=observed_at)
+
+
+def test_a_writer_adds_evidence_but_cannot_change_it_and_a_reader_only_reads(pg_server, guarded_env):
+    import uuid
+
+    tag = uuid.uuid4().hex[:6]
+    writer, reader = f"writer_{tag}", f"reader_{tag}"
+    pg_server.new_role(writer, "writer-pw")
+    pg_server.new_role(reader, "reader-pw")
+    db = pg_server.new_database()
+    admin_url = pg_server.url(db)
+    res = _osint(guarded_env, "--store", admin_url, "store", "init", "--writer", writer, "--reader", reader)
+    assert res.returncode == 0, res.stderr
+    w_url, r_url = pg_server.url(db, writer, "writer-pw"), pg_server.url(db, reader, "reader-pw")
+
+    with closing(open_store(w_url)) as store:
+        oid = _record(store)
+        store.record_parse(oid, "dns@1", {"facts": []})
+        store.start_run("run-w", "enrich")
+        store.finish_run("run-w", "complete", {})
+        who = store.run_record("run-w")
+        assert who["db_user"] == writer and who["client_host"] and who["status"] == "complete"
+    # The database itself refuses to change evidence: the writer has no UPDATE/DELETE right, and even the
+    # owner (who has) meets the append-only trigger.
+    for url, refusal in ((w_url, "permission denied"), (admin_url, "evidence is append-only")):
+        for sql in ("UPDATE observations SET raw = 'x'", "DELETE FROM parses", "TRUNCATE observations CASCADE"):
+            with psycopg.connect(url) as conn, pytest.raises(psycopg.Error, match=refusal):
+                conn.execute(sql)
+    with closing(open_store(r_url, create=False)) as store:
+        assert [o.id for o in store.list()] == [oid]
+        assert store.latest_parse(oid) == {"facts": []}
+        with pytest.raises(StoreError, match="permission denied for table observations"):
+            _record(store)
+    listed = _osint(guarded_env, "--store", r_url, "evidence", "list")
+    assert listed.returncode == 0 and "A example.com" in listed.stdout, listed.stderr
+    verified = _osint(guarded_env, "--store", r_url, "evidence", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "triggers enabled" in verified.stdout and "not checked: the server's data pages" in verified.stdout
+    # A disabled trigger is reported, not hidden behind "ok".
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE parses DISABLE TRIGGER parses_append_only")
+    broken = _osint(guarded_env, "--store", r_url, "evidence", "verify")
+    assert broken.returncode == 1 and "parses_append_only" in broken.stderr
+
+
+def test_newest_means_newest_observed_not_last_stored(store_target):
+    # Evidence imported or written late by a second machine can carry an older observation time.
+    store = open_store(store_target)
+    newer = _record(store, raw=b"seen in June", observed_at="2024-06-01T00:00:00.000000Z")
+    _record(store, raw=b"seen in January", observed_at="2024-01-01T00:00:00.000000Z")
+    assert store.latest("dns", "A example.com").id == newer
+    assert store.latest_answers("dns") == {"A example.com": (newer, "2024-06-01T00:00:00.000000Z")}
+    assert [o.id for o in store.newest_per_query()] == [newer]

@@ -194,13 +194,13 @@ class EvidenceStore:
     def _open(self, *, create: bool, init: bool) -> str | None:
         try:
             if init or (create and self.dialect == "sqlite"):
-                rev = self._retrying(lambda: self._current())
+                rev = self._retrying(lambda: self._current(), convert=False)
                 if init or migrate.is_older(rev):
-                    self.revision_before, rev = self._retrying(lambda: migrate.upgrade(self.engine))
+                    self.revision_before, rev = self._retrying(lambda: migrate.upgrade(self.engine), convert=False)
                     return rev
                 self.revision_before = rev
             else:
-                rev = self.revision_before = self._retrying(lambda: self._current())
+                rev = self.revision_before = self._retrying(lambda: self._current(), convert=False)
         except StoreError:
             self.engine.dispose()
             raise
@@ -232,8 +232,10 @@ class EvidenceStore:
         line = text[0] if text else orig.__class__.__name__
         return scrub(f"{orig.__class__.__name__}: {line}", self.target)
 
-    def _retrying(self, fn: Any) -> Any:
-        """Run `fn`; on a lost database connection, reconnect with backoff for up to RETRY_S seconds."""
+    def _retrying(self, fn: Any, *, convert: bool = True) -> Any:
+        """Run `fn`; on a lost database connection, reconnect with backoff for up to RETRY_S seconds.
+
+        Any other database error becomes a one-line StoreError (`convert`), or is raised as it is."""
         deadline = time.monotonic() + RETRY_S
         attempt = 0
         while True:
@@ -241,6 +243,8 @@ class EvidenceStore:
                 return fn()
             except sa.exc.DBAPIError as exc:
                 if not self._is_disconnect(exc):
+                    if convert:
+                        raise StoreError(f"{self.shown}: {self._why(exc)}") from None
                     raise
                 if time.monotonic() >= deadline:
                     raise StoreUnreachable(f"{self.shown}: store unreachable ({self._why(exc)}); "
@@ -446,10 +450,42 @@ class EvidenceStore:
         return checked, bad
 
     def integrity_check(self) -> str:
-        if self.engine.dialect.name != "sqlite":
-            return "ok"
+        """"ok", or what is wrong with the database itself (the hashes are `verify`'s job)."""
+        problems, _, _ = self.integrity_report()
+        return "; ".join(problems) or "ok"
+
+    def integrity_report(self) -> tuple[list[str], list[str], list[str]]:
+        """(problems, what was checked, what was not): the database's own checks, said honestly."""
+        problems: list[str] = []
+        if self.dialect == "sqlite":
+            with self.engine.connect() as conn:
+                result = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+                orphans = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if result != "ok":
+                problems.append(result)
+            if orphans:
+                problems.append(f"{len(orphans)} parses name an observation that is not stored")
+            return problems, ["SQLite's integrity_check (pages, indexes)", "foreign keys"], []
+        checked = [f"schema at revision {self.revision}"]
         with self.engine.connect() as conn:
-            return conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+            triggers = dict(conn.exec_driver_sql(
+                "SELECT tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
+                "('observations'::regclass, 'parses'::regclass)").fetchall())
+            fk = conn.exec_driver_sql(
+                "SELECT bool_and(convalidated) FROM pg_constraint WHERE contype = 'f' "
+                "AND conrelid = 'parses'::regclass").scalar()
+        wanted = [f"{t}_{k}" for t in ("observations", "parses") for k in ("append_only", "no_truncate")]
+        missing = [t for t in wanted if triggers.get(t) not in ("O", "A")]
+        if missing:
+            problems.append(f"append-only triggers missing or disabled: {', '.join(missing)}")
+        else:
+            checked.append("observations and parses refuse UPDATE, DELETE and TRUNCATE (triggers enabled)")
+        if not fk:
+            problems.append("the foreign key from parses to observations is missing or not validated")
+        else:
+            checked.append("every parse names a stored observation (foreign key validated)")
+        not_checked = ["the server's data pages and indexes (run pg_amcheck as a superuser)"]
+        return problems, checked, not_checked
 
 
 def scrub_command(command: str, target: str) -> str:
@@ -482,9 +518,24 @@ def open_store(target: str, *, create: bool = True) -> EvidenceStore:
     return EvidenceStore(target, create=create)
 
 
-def init_store(target: str) -> EvidenceStore:
-    """Create or upgrade the store's tables (under a lock); `.revision_before` says what was there."""
-    return EvidenceStore(target, create=True, init=True)
+def init_store(target: str, *, writers: Iterable[str] = (), readers: Iterable[str] = ()) -> EvidenceStore:
+    """Create or upgrade the store's tables (under a lock); `.revision_before` says what was there.
+
+    `writers` may add evidence (and open and close runs) but never change or delete it; `readers` may
+    only read. Both are existing database roles (PostgreSQL only)."""
+    store = EvidenceStore(target, create=True, init=True)
+    writers, readers = list(writers), list(readers)
+    if writers or readers:
+        if store.dialect != "postgresql":
+            store.close()
+            raise StoreError(f"{store.shown}: reader and writer roles need a database server; a SQLite "
+                             "file is guarded by its file permissions")
+        try:
+            store._retrying(lambda: migrate.grant(store.engine, writers, readers))
+        except StoreError:
+            store.close()
+            raise
+    return store
 
 
 def monotonic_ms(start: float) -> float:

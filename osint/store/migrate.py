@@ -87,3 +87,26 @@ def upgrade(engine: sa.Engine, target: str | None = None) -> tuple[str | None, s
                 env.run_migrations()
         conn.commit()
     return before, target
+
+
+EVIDENCE = ("observations", "parses")
+
+
+def grant(engine: sa.Engine, writers: list[str], readers: list[str]) -> None:
+    """Give roles what they need and no more: writers INSERT evidence, readers SELECT.
+
+    UPDATE and DELETE on evidence are refused to everyone by the append-only triggers anyway; the
+    writer's one UPDATE right is on runs, to close the runs it opened."""
+    with engine.begin() as conn:
+        q = conn.dialect.identifier_preparer.quote
+        for role in writers:
+            r = q(role)
+            conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {r}")
+            conn.exec_driver_sql(f"GRANT SELECT, INSERT ON {', '.join(EVIDENCE)} TO {r}")
+            conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE ON runs TO {r}")
+            conn.exec_driver_sql(f"GRANT SELECT ON alembic_version TO {r}")
+            conn.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {r}")
+        for role in readers:
+            r = q(role)
+            conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {r}")
+            conn.exec_driver_sql(f"GRANT SELECT ON {', '.join(EVIDENCE)}, runs, alembic_version TO {r}")
