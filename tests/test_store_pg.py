@@ -204,8 +204,8 @@ def test_a_writer_adds_evidence_but_cannot_change_it_and_a_reader_only_reads(pg_
 def test_newest_means_newest_observed_not_last_stored(store_target):
     # Evidence imported or written late by a second machine can carry an older observation time.
     store = open_store(store_target)
-    newer = _record(store, raw=b"seen in June", observed_at="2024-06-01T00:00:00.000000Z")
-    _record(store, raw=b"seen in January", observed_at="2024-01-01T00:00:00.000000Z")
+    newer = _record(store, raw=b"seen in June", observed_at="2024-06-01T00:00:00.250000Z")
+    _record(store, raw=b"seen in January", observed_at="2024-01-01T00:00:00.250000Z")
     assert store.latest("dns", "A example.com").id == newer
-    assert store.latest_answers("dns") == {"A example.com": (newer, "2024-06-01T00:00:00.000000Z")}
+    assert store.latest_answers("dns") == {"A example.com": (newer, "2024-06-01T00:00:00.250000Z")}
     assert [o.id for o in store.newest_per_query()] == [newer]

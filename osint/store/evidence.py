@@ -422,6 +422,29 @@ class EvidenceStore:
         for row in self._rows(q):
             yield Observation.from_row(row)
 
+    def graph_answers(self) -> tuple[list[tuple[str, int, str, dict[str, Any] | None]], int]:
+        """What a graph is built from, in two round trips whatever the store's size and distance.
+
+        Returns ([(observed_at, id, source, newest parse or None)] for the newest observed answer to
+        every question, oldest first; and how many questions have never been answered). No raw bytes.
+        """
+        o, p = observations.c, parses.c
+        newest = self._newest(o.id, o.source, o.observed_at, where=[o.outcome.in_(_ANSWERS)])
+        parse_rank = sa.func.row_number().over(partition_by=p.observation_id, order_by=p.id.desc()).label("rank")
+        latest_parse = sa.select(p.observation_id, p.parsed, parse_rank).subquery()
+        q = (sa.select(newest.c.observed_at, newest.c.id, newest.c.source, latest_parse.c.parsed)
+             .select_from(newest.outerjoin(latest_parse, sa.and_(latest_parse.c.observation_id == newest.c.id,
+                                                                   latest_parse.c.rank == 1)))
+             .where(newest.c.rank == 1).order_by(newest.c.observed_at, newest.c.id))
+        unanswered = sa.select(sa.func.count()).select_from(
+            sa.select(o.source, o.query_key).group_by(o.source, o.query_key)
+            .having(sa.func.sum(sa.case((o.outcome.in_(_ANSWERS), 1), else_=0)) == 0).subquery())
+
+        def read() -> tuple[list[Any], int]:
+            with self.engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(q)], conn.execute(unanswered).scalar() or 0
+        return self._retrying(read)
+
     def latest_parse(self, observation_id: int) -> dict[str, Any] | None:
         q = (sa.select(parses.c.parsed).where(parses.c.observation_id == observation_id)
              .order_by(parses.c.id.desc()).limit(1))

@@ -49,7 +49,9 @@ def _finite(value: Any) -> Any:
 
 
 def iso_utc(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """UTC ISO 8601 ending in Z: microseconds when there are any (as osint writes), none otherwise."""
+    spec = "microseconds" if value.microsecond else "seconds"
+    return value.astimezone(timezone.utc).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 class UTCTime(TypeDecorator):
@@ -67,7 +69,10 @@ class UTCTime(TypeDecorator):
         if value is None:
             return None
         if isinstance(value, str):
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if dialect.name != "postgresql":
+                return value  # kept as written, as osint always did (it writes one fixed-width form)
+            value = parsed
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value if dialect.name == "postgresql" else iso_utc(value)

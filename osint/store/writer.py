@@ -79,7 +79,7 @@ class BatchWriter:
             self._fail_all(batch, self._dead)
             return
         try:
-            done = self.store._retrying(lambda: self._write_together(batch))
+            done = self.store._retrying(lambda: self._write_together(batch), convert=False)
         except StoreUnreachable as exc:
             self._dead = exc
             self._fail_all(batch, exc)
@@ -90,7 +90,7 @@ class BatchWriter:
             done = []
             for item in batch:
                 try:
-                    done += self.store._retrying(lambda: self._write_together([item]))
+                    done += self.store._retrying(lambda: self._write_together([item]), convert=False)
                 except StoreUnreachable as exc2:
                     self._dead = exc2
                     self._fail_all([item], exc2)
