@@ -209,3 +209,19 @@ def test_newest_means_newest_observed_not_last_stored(store_target):
     assert store.latest("dns", "A example.com").id == newer
     assert store.latest_answers("dns") == {"A example.com": (newer, "2024-06-01T00:00:00.250000Z")}
     assert [o.id for o in store.newest_per_query()] == [newer]
+
+
+def test_a_bundle_of_a_store_holds_every_raw_answer_exactly(store_target, tmp_path):
+    from osint.case import load_case
+    from osint.store.bundle import verify_bundle, write_bundle
+
+    store = open_store(store_target)
+    raws = {_record(store, key=f"A host{i}.example", raw=bytes([i % 256]) * (i + 1)): bytes([i % 256]) * (i + 1)
+            for i in range(450)}  # more than two chunks of raw reads
+    summary = write_bundle(store, load_case(REPO_ROOT / "data" / "seeds.yaml"), tmp_path / "b.zip")
+    assert summary.raw_files == 450 and summary.damaged == ()
+    assert list(verify_bundle(tmp_path / "b.zip")) == []
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "b.zip") as zf:
+        assert all(zf.read(f"raw/ev{oid:06d}.bin") == raw for oid, raw in raws.items())

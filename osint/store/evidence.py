@@ -445,6 +445,12 @@ class EvidenceStore:
                 return [tuple(r) for r in conn.execute(q)], conn.execute(unanswered).scalar() or 0
         return self._retrying(read)
 
+    def raw_many(self, ids: Iterable[int]) -> dict[int, tuple[bytes, str]]:
+        """id -> (raw bytes, stored SHA-256) for a few hundred observations at a time, in one query."""
+        q = sa.select(observations.c.id, observations.c.raw, observations.c.sha256).where(
+            observations.c.id.in_(list(ids)))
+        return {i: (raw or b"", digest) for i, raw, digest in self._rows(q)}
+
     def latest_parse(self, observation_id: int) -> dict[str, Any] | None:
         q = (sa.select(parses.c.parsed).where(parses.c.observation_id == observation_id)
              .order_by(parses.c.id.desc()).limit(1))
