@@ -155,6 +155,8 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     for var, (src, key) in SECRET_ENV.items():
         if env.get(var):
             sources.setdefault(src, {})[key] = env[var]
+    if _url_has_password(store_cfg.get("url")):
+        has_secret_in_file = True
     if has_secret_in_file and cfg_path and _readable_by_others(cfg_path):
         warnings.append(
             f"{cfg_path} holds credentials and can be read by other users; run: chmod 600 {cfg_path}"
@@ -169,6 +171,19 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         except TypeError as exc:
             raise ConfigError(f"{cfg_path}: [sources.{name}]: {exc}") from None
     return Settings(store=store, enrich=enrich, sources=built, config_path=cfg_path, warnings=tuple(warnings))
+
+
+def _url_has_password(url: Any) -> bool:
+    """A store URL such as postgresql://user:password@host/db holds a credential."""
+    if not isinstance(url, str) or "://" not in url:
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        return bool(parts.password) or "password=" in parts.query
+    except ValueError:
+        return "@" in url
 
 
 def _readable_by_others(path: Path) -> bool:

@@ -84,3 +84,31 @@ def guarded_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env[socket_guard.ENV_SWITCH] = "1"
     return env
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """One private PostgreSQL cluster for the session (tests/lab/pg.py); fails loudly if PostgreSQL is missing."""
+    from lab.pg import LabPostgres
+
+    server = LabPostgres().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """A new, empty PostgreSQL database (no tables) for one test, as a postgresql:// URL with a password."""
+    return pg_server.url(pg_server.new_database())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on a SQLite file and on a PostgreSQL database whose tables `osint store init` made."""
+    if request.param == "sqlite":
+        return str(tmp_path / "e.sqlite")
+    from osint.store.evidence import init_store
+
+    url = request.getfixturevalue("pg_url")
+    init_store(url).close()
+    return url

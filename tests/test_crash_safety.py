@@ -206,3 +206,76 @@ def test_two_runs_on_one_store_at_once(world: World):
     assert assert_whole(world, cfg, store) > 0
     assert _newest(store) == world.reference
     assert _edges(store) == world.edges
+
+
+# -- PostgreSQL: the server restarts under a running `osint enrich` ---------------------------------
+
+
+def _pg_world(world: World, pg_server: Any, name: str) -> tuple[Path, str]:
+    from osint.store.evidence import init_store
+
+    url = pg_server.url(pg_server.new_database())
+    init_store(url).close()
+    cfg, _ = world.config(name)
+    conf = tomllib.loads(cfg.read_text(encoding="utf-8"))
+    conf["store"] = {"url": url}
+    cfg.write_text(to_toml(conf), encoding="utf-8")
+    return cfg, url
+
+
+def _pg_newest(url: str) -> set[tuple[str, str, str]]:
+    with closing(open_store(url, create=False)) as s:
+        return {(o.source, o.query_key, str(o.outcome)) for o in s.newest_per_query()}
+
+
+def _pg_rows(pg_server: Any, url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        return db.execute("SELECT count(*) FROM observations").fetchone()[0]
+
+
+def _when_writing(pg_server: Any, url: str, proc: subprocess.Popen, rows: int = 30) -> None:
+    deadline = time.monotonic() + 60
+    while _pg_rows(pg_server, url) < rows:
+        assert proc.poll() is None, "the run ended before the server could be stopped under it"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_brief_postgresql_restart_mid_run_is_ridden_out(world: World, pg_server: Any):
+    cfg, url = _pg_world(world, pg_server, "pg-brief")
+    world.env["OSINT_STORE_RETRY_S"] = "30"
+    proc = world.enrich(cfg)
+    _when_writing(pg_server, url, proc)
+    pg_server.restart(down_for=0.5)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 1), err
+    assert "Traceback" not in err and "error:" not in err, err
+    assert _pg_newest(url) == world.reference
+
+
+def test_a_postgresql_outage_mid_run_is_one_line_exit_1_and_the_run_resumes(world: World, pg_server: Any):
+    cfg, url = _pg_world(world, pg_server, "pg-down")
+    world.env["OSINT_STORE_RETRY_S"] = "2"
+    proc = world.enrich(cfg)
+    _when_writing(pg_server, url, proc)
+    pg_server.stop()
+    try:
+        out, err = proc.communicate(timeout=90)
+    finally:
+        pg_server.restart()
+    assert proc.returncode == 1, err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "store unreachable" in errors[0] and "the run can be resumed" in errors[0], err
+    assert "Traceback" not in err
+    assert pg_server.password not in out + err
+    stored = _pg_rows(pg_server, url)
+    assert stored >= 30  # what was committed before the outage is still there
+    resumed = world.osint(cfg, "enrich", "--case", str(CASE))
+    assert resumed.returncode in (0, 1), resumed.stderr
+    assert "Traceback" not in resumed.stderr
+    assert world.osint(cfg, "evidence", "verify").returncode == 0
+    assert _pg_newest(url) == world.reference
+    with closing(open_store(url, create=False)) as s:
+        assert {(a, b, k) for a, b, k in build_graph(load_case(CASE), s).edges(keys=True)} == world.edges

@@ -140,3 +140,38 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_store(lab, guarded_env, t
     assert resumed.returncode in (0, 1), resumed.stderr
     assert osint(["--config", str(cfg), "evidence", "verify"], env, tmp_path).returncode == 0
     assert _newest(store) == reference
+
+
+def test_on_postgresql_a_run_gives_what_sqlite_gives_and_every_command_works(lab, guarded_env, tmp_path, pg_url):
+    from osint.case import load_case
+    from osint.graph.build import build_graph
+    from osint.store import open_store
+
+    env = _env(guarded_env, lab)
+    sqlite_cfg = lab.write_config(tmp_path / "sqlite.toml", tmp_path / "evidence.sqlite")
+    pg_cfg = lab.write_config(tmp_path / "pg.toml", tmp_path / "unused.sqlite")
+    pg_cfg.write_text(pg_cfg.read_text(encoding="utf-8").replace(
+        f'path = "{tmp_path / "unused.sqlite"}"', f'url = "{pg_url}"'), encoding="utf-8")
+    assert "url = " in pg_cfg.read_text(encoding="utf-8")
+    assert osint(["--config", str(pg_cfg), "store", "init"], env, tmp_path).returncode == 0
+    runs = {}
+    for name, cfg in (("sqlite", sqlite_cfg), ("postgresql", pg_cfg)):
+        runs[name] = osint(["--config", str(cfg), "enrich", "--case", str(CASE)], env, tmp_path)
+        assert runs[name].returncode in (0, 1), runs[name].stderr
+    assert runs["sqlite"].returncode == runs["postgresql"].returncode
+    seen = {}
+    for name, target in (("sqlite", str(tmp_path / "evidence.sqlite")), ("postgresql", pg_url)):
+        with open_store(target, create=False) as store:
+            newest = {(o.source, o.query_key, str(o.outcome)) for o in store.newest_per_query()}
+            edges = set(build_graph(load_case(CASE), store).edges(keys=True))
+        seen[name] = (newest, edges)
+    assert len(seen["sqlite"][0]) > 100
+    assert seen["postgresql"] == seen["sqlite"]
+    for args in (["graph", "--case", str(CASE), "--export", "gexf", "--out", str(tmp_path / "pg.gexf")],
+                 ["attribute", "--case", str(CASE), "--format", "json"],
+                 ["evidence", "bundle", "--case", str(CASE), "--out", str(tmp_path / "pg.zip")],
+                 ["evidence", "verify"]):
+        done = osint(["--config", str(pg_cfg), *args], env, tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "pg.gexf").stat().st_size > 0 and (tmp_path / "pg.zip").stat().st_size > 0
+    assert pg_url.split(":")[2].split("@")[0] not in runs["postgresql"].stdout + runs["postgresql"].stderr

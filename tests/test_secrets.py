@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import zipfile
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -21,7 +21,7 @@ from lab import SITECUSTOMIZE_DIR, socket_guard
 from lab.world import CASE, start_lab, stop_lab, to_toml
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.timeout(300)  # a whole investigation: every source, twice, and hundreds of `evidence show`
+pytestmark = pytest.mark.timeout(400)  # a whole investigation: every source, twice, and hundreds of `evidence show`
 
 # Recognisable, and full of characters a URL or a Basic-auth header must encode. Each carries a core
 # (the hex-ish word) that survives any encoding and any line folding, so a partial leak is found too.
@@ -31,7 +31,10 @@ CIRCL_USER = "planted-circl-user"
 CIRCL_PASSWORD = "PLANTED/circl+p@ss w0rd&=?%d3adb33f:"
 WRONG_PASSWORD = "WRONG/circl+p@ss=bad5eed"
 MNEMONIC_KEY = "PLANTEDmnemonicKey+/=5ca1ab1e"
-CORES = ("7c0ffee5ecret", "bad0c0ffee", "d3adb33f", "bad5eed", "5ca1ab1e")
+# The PostgreSQL store's password (in the store URL), and a wrong one for the "cannot open" error.
+STORE_PASSWORD = "PLANTED/store+p@ss w0rd&=?%c0ffeeb0x:"
+WRONG_STORE_PASSWORD = "WRONG/store+p@ss=deadf00d"
+CORES = ("7c0ffee5ecret", "bad0c0ffee", "d3adb33f", "bad5eed", "5ca1ab1e", "c0ffeeb0x", "deadf00d")
 
 
 def _forms(secret: str) -> set[str]:
@@ -44,7 +47,8 @@ def _forms(secret: str) -> set[str]:
 
 def _needles() -> list[str]:
     needles = set(CORES)
-    for secret in (SHODAN_KEY, WRONG_KEY, CIRCL_PASSWORD, WRONG_PASSWORD, MNEMONIC_KEY):
+    for secret in (SHODAN_KEY, WRONG_KEY, CIRCL_PASSWORD, WRONG_PASSWORD, MNEMONIC_KEY, STORE_PASSWORD,
+                   WRONG_STORE_PASSWORD):
         needles |= _forms(secret)
     for password in (CIRCL_PASSWORD, WRONG_PASSWORD):  # what a Basic-auth header carries
         basic = base64.b64encode(f"{CIRCL_USER}:{password}".encode()).decode()
@@ -66,8 +70,9 @@ def leaks(data: bytes) -> list[str]:
 class Investigation:
     """One lab, one store, every command an investigator would run, and everything they produced."""
 
-    def __init__(self, tmp: Path, lab) -> None:
+    def __init__(self, tmp: Path, lab, store_url: str | None = None) -> None:
         self.tmp, self.lab = tmp, lab
+        self.store_url = store_url  # a PostgreSQL store (its URL holds STORE_PASSWORD), else SQLite
         self.outputs: list[tuple[str, bytes]] = []  # (what was run, its stdout and stderr)
         self.wrong_run: subprocess.CompletedProcess | None = None  # enrich with the wrong key and password
         self.shown = 0  # observations shown one by one
@@ -80,8 +85,10 @@ class Investigation:
         sources["pdns"].pop("circl_password")
         self.store = tmp / ".osint" / "evidence.sqlite"
         self.config = tmp / "osint.toml"
-        self.config.write_text(to_toml({"store": {"path": str(self.store)}, "enrich": {"allow_private": False},
+        store = {"url": store_url} if store_url else {"path": str(self.store)}
+        self.config.write_text(to_toml({"store": store, "enrich": {"allow_private": False},
                                         "sources": sources}), encoding="utf-8")
+        self.config.chmod(0o600)
         env = {k: v for k, v in os.environ.items() if k not in (
             "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "SHODAN_API_KEY",
             "CIRCL_PDNS_USER", "CIRCL_PDNS_PASSWORD", "MNEMONIC_API_KEY", "OSINT_CONFIG", "OSINT_STORE")}
@@ -106,14 +113,32 @@ class Investigation:
 
         runner = CliRunner()
         env = dict(self.right, COLUMNS="300", OSINT_CONFIG=str(self.config))
-        with sqlite3.connect(self.store) as db:
-            ids = [i for (i,) in db.execute("SELECT id FROM observations ORDER BY id")]
+        with closing(self.open()) as store:
+            ids = [o.id for o in store.list()]
         for i in ids:
             result = runner.invoke(app, ["--config", str(self.config), "evidence", "show", f"ev{i}"], env=env,
                                    catch_exceptions=False)
             assert result.exit_code == 0, result.output
             self.outputs.append((f"evidence show ev{i}", result.stdout_bytes + (result.stderr_bytes or b"")))
         return len(ids)
+
+    def open(self):
+        from osint.store import open_store
+
+        return open_store(self.store_url or str(self.store), create=False)
+
+    def tables(self) -> bytes:
+        """Every row of every table of a PostgreSQL store, raw bytes as they are, the rest as text."""
+        import psycopg
+
+        out = []
+        with psycopg.connect(self.store_url) as db:
+            names = [n for (n,) in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+            for name in names:
+                for row in db.execute(f'SELECT * FROM "{name}"'):
+                    out += [v if isinstance(v, bytes) else str(v).encode() for v in row]
+        assert {"observations", "parses", "runs"} <= set(names)
+        return b"\n".join(out)
 
     def files(self) -> list[tuple[str, bytes]]:
         """Every file under the working directory, and every member of every zip in it."""
@@ -127,9 +152,17 @@ class Investigation:
         return found
 
 
-@pytest.fixture(scope="module")
-def investigation(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def investigation(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("secrets")
+    store_url = wrong_url = None
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("pg_server")
+        role = "investigator_" + tmp.name[-8:].replace("-", "_").lower()
+        pg.new_role(role, STORE_PASSWORD)
+        db = pg.new_database(owner=role)
+        store_url = pg.url(db, user=role, password=quote(STORE_PASSWORD, safe=""))
+        wrong_url = pg.url(db, user=role, password=quote(WRONG_STORE_PASSWORD, safe=""))
     with pytest.MonkeyPatch.context() as mp:
         # The lab's Shodan and CIRCL accept only the planted credentials.
         import lab.world.pdns as lab_pdns
@@ -140,10 +173,16 @@ def investigation(tmp_path_factory):
         mp.setattr(lab_pdns, "CIRCL_PASSWORD", CIRCL_PASSWORD)
         lab = start_lab()
         try:
-            inv = Investigation(tmp, lab)
+            inv = Investigation(tmp, lab, store_url)
+            if store_url:
+                assert inv.osint("store", "init").returncode == 0
+                # A wrong store password: the "cannot open" error must not show either password.
+                refused = inv.osint("--store", wrong_url, "evidence", "list")
+                assert refused.returncode == 2 and b"cannot open the evidence store" in refused.stderr
             # The wrong key and password first (the 401 paths), then the right ones: the failures are asked again.
             inv.wrong_run = inv.osint("-v", "enrich", "--case", str(CASE), creds=inv.wrong)
-            inv.osint("-v", "enrich", "--case", str(CASE))
+            # The store URL on the command line too: runs.command must not keep its password.
+            inv.osint("-v", *(["--store", store_url] if store_url else []), "enrich", "--case", str(CASE))
             # The set-up check sends the same credentials (Shodan's api-info, CIRCL's basic auth).
             inv.osint("-v", "sources", "--check", creds=inv.wrong)
             inv.osint("-v", "sources", "--check")
@@ -165,16 +204,16 @@ def investigation(tmp_path_factory):
     return inv
 
 
-def _newest(store: Path) -> dict[tuple[str, str], str]:
-    with sqlite3.connect(store) as db:
-        return {(s, k): o for s, k, o in db.execute(
-            "SELECT source, query_key, outcome FROM observations WHERE id IN "
-            "(SELECT max(id) FROM observations GROUP BY source, query_key)")}
+def _newest(store) -> dict[tuple[str, str], str]:
+    from osint.store import open_store
+
+    with closing(store if hasattr(store, "newest_per_query") else open_store(str(store), create=False)) as s:
+        return {(o.source, o.query_key): str(o.outcome) for o in s.newest_per_query()}
 
 
 def test_the_planted_credentials_were_really_used(investigation):
     # Otherwise finding no secret would prove nothing: the right key got answers, the wrong one a 401.
-    newest = _newest(investigation.store)
+    newest = _newest(investigation.open())
     assert any(s == "shodan" and o == "answered" for (s, _), o in newest.items())
     # Shodan's search pivots carry the key too (favicon and certificate found at depth 0, searched at depth 1),
     # and the keyless pivots ran in the same investigation, so their evidence and output were searched as well.
@@ -182,9 +221,8 @@ def test_the_planted_credentials_were_really_used(investigation):
     for keyless in ("icp", "internetdb", "otx"):
         assert any(s == keyless and o == "answered" for (s, _), o in newest.items()), keyless
     assert any(s == "pdns" and k.startswith("circl ") and o == "answered" for (s, k), o in newest.items())
-    with sqlite3.connect(investigation.store) as db:
-        refused = db.execute("SELECT count(*) FROM observations WHERE source IN ('shodan', 'pdns') "
-                             "AND outcome = 'refused'").fetchone()[0]
+    with closing(investigation.open()) as store:
+        refused = sum(len(store.list(source=s, outcome="refused")) for s in ("shodan", "pdns"))
     assert refused >= 2
     assert investigation.shown > 100
 
@@ -209,10 +247,22 @@ def test_a_rejected_key_is_reported_in_one_line_without_the_key(investigation):
 def test_no_file_holds_a_secret(investigation):
     files = investigation.files()
     names = {name for name, _ in files}
-    assert {".osint/evidence.sqlite", "bundle.zip", "bundle.zip!manifest.json", "graphs/lab-case.gexf",
-            "graphs/nodes.csv", "osint.toml"} <= names
+    assert {"bundle.zip", "bundle.zip!manifest.json", "graphs/lab-case.gexf", "graphs/nodes.csv"} <= names
+    if investigation.store_url:
+        files = [(n, d) for n, d in files if n != "osint.toml"]  # the one place the store URL is written down
+        assert ".osint/evidence.sqlite" not in names
+    else:
+        assert {".osint/evidence.sqlite", "osint.toml"} <= names
     found = {name: hits for name, data in files if (hits := leaks(data))}
     assert found == {}
+
+
+def test_no_database_row_holds_a_secret(investigation):
+    if not investigation.store_url:
+        pytest.skip("the SQLite store is a file, searched by test_no_file_holds_a_secret")
+    rows = investigation.tables()
+    assert b"--store postgresql://" in rows  # runs.command kept the command line, password hidden
+    assert leaks(rows) == []
 
 
 def test_no_output_holds_a_secret(investigation):

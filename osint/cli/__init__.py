@@ -11,6 +11,7 @@ from . import evidence as evidence_cmd
 from . import graph as graph_cmd
 from . import report as report_cmd
 from . import sources as sources_cmd
+from . import store as store_cmd
 from .common import state
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ app.command("graph", help="Build the graph; export GEXF, GraphML, JSON, CSV or P
 app.command("attribute", help="Check each claim against independent evidence.")(graph_cmd.attribute)
 app.command("report", help="Write a self-contained HTML report (Chinese or English).")(report_cmd.report)
 app.command("explain", help="Shortest evidence paths between two nodes.")(graph_cmd.explain)
+app.add_typer(store_cmd.app, name="store", help="Create or upgrade the evidence store's tables.")
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ def enrich(
         with progress:
             report = enricher.run()
         store.close()
-    _print_report(report, s.store)
+    _print_report(report, store.shown)
     raise typer.Exit(int(report.exit_status))
 
 

@@ -48,7 +48,7 @@ def show(
             raise OsintError(f"{evidence_id}: not an evidence id (expected ev<number>)") from None
         o = store.get(oid)
         if o is None:
-            raise OsintError(f"{evidence_id}: no such observation in {store.target}")
+            raise OsintError(f"{evidence_id}: no such observation in {store.shown}")
         parsed = store.latest_parse(oid)
     if raw:
         import sys
@@ -70,7 +70,8 @@ def show(
 def verify() -> None:
     with errors():
         store = open_store(settings().store, create=False)
-        integrity = store.integrity_check()
+        problems, looked_at, not_checked = store.integrity_report()
+        integrity = "; ".join(problems) or "ok"
         checked, bad = store.verify()
     for m in bad:
         err.print(f"MISMATCH ev{m.observation_id} ({m.source} {m.query_key}): stored {m.stored}, "
@@ -81,6 +82,9 @@ def verify() -> None:
         out.print(f"{checked} observations checked, {len(bad)} do not match their SHA-256", markup=False)
         raise typer.Exit(1)
     out.print(f"{checked} observations checked, all match their SHA-256; database integrity ok", markup=False)
+    out.print(f"database checks: {'; '.join(looked_at)}", markup=False, highlight=False)
+    for what in not_checked:
+        out.print(f"not checked: {what}", markup=False, highlight=False)
 
 
 @app.command("bundle", help="Pack every raw answer, a manifest of SHA-256 hashes, the graphs and the case "

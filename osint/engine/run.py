@@ -17,9 +17,10 @@ from ..errors import ConfigError, ExitStatus
 from ..facts import split_node_id
 from ..sources import Parsed, ParseError, Source, SourceContext, registered_sources
 from ..store import EvidenceStore, Outcome
+from ..store.evidence import StoreUnreachable
 from ..transport.base import Fetched, Query
 from ..transport.policy import AddressPolicy
-from ..store.writer import BatchWriter
+from ..store.writer import BatchWriter, RowRefused
 from .execute import fetch, observation_fields, parse_stored
 from .limits import TRANSIENT, Breaker, TokenBucket, backoff
 
@@ -150,10 +151,21 @@ class Enricher:
         self.store.start_run(self.run_id, self.command)
         try:
             asyncio.run(self._run())
+        except StoreUnreachable:
+            raise  # nothing more can be written; the run stays open and is resumed by running it again
+        except BaseException:
+            self._close_quietly("interrupted")
+            raise
         finally:
             self.report.duration_s = time.monotonic() - start
         self.store.finish_run(self.run_id, "complete" if self.report.complete else "partial", self.report.as_dict())
         return self.report
+
+    def _close_quietly(self, status: str) -> None:
+        try:
+            self.store.finish_run(self.run_id, status, self.report.as_dict())
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            log.debug("could not record the run as %s", status, exc_info=True)
 
     async def _run(self) -> None:
         for src in self.sources:
@@ -316,10 +328,12 @@ class Enricher:
             if reason:
                 fetched = Fetched(Outcome.RATE_LIMITED if "429" in reason else Outcome.UNREACHABLE,
                                   error=f"not sent: {reason}", meta={"sent": False}, endpoint=q.endpoint)
-                return fetched, await self.writer.observation(observation_fields(self.run_id, src, q, fetched))
+                return fetched, await self._store(src, q, fetched)
             # Count the outcome before waiting on the store, so that questions queued behind us see it.
             self.breaker.observe(f"{src.name}|{server}", fetched.outcome, fetched.error)
-            obs_id = await self.writer.observation(observation_fields(self.run_id, src, q, fetched))
+            obs_id = await self._store(src, q, fetched)
+            if obs_id is None:
+                return Fetched(Outcome.ERROR, error=fetched.error, meta=fetched.meta, endpoint=q.endpoint), None
             if fetched.outcome not in TRANSIENT or attempt >= src.retries:
                 return fetched, obs_id
             wait = fetched.retry_after if fetched.retry_after is not None else backoff(attempt)
@@ -330,6 +344,14 @@ class Enricher:
             attempt += 1
             self._event(src, "retry")
             await asyncio.sleep(wait)
+
+    async def _store(self, src: Source, q: Query, fetched: Fetched) -> int | None:
+        """The observation id of the stored answer; None (and the answer's error says why) if refused."""
+        try:
+            return await self.writer.observation(observation_fields(self.run_id, src, q, fetched))
+        except RowRefused as exc:
+            fetched.error = f"the evidence store refused the answer: {exc}"
+            return None
 
     def _bucket(self, src: Source, server: str) -> TokenBucket:
         key = (src.name, server)

@@ -147,6 +147,12 @@ def build_graph(case: Any, store: Any | None = None) -> nx.MultiDiGraph:
 
 def _answers(g: nx.MultiDiGraph, store: Any) -> list[tuple[str, int, str, dict[str, Any]]]:
     """(observed_at, id, source, parsed) of every usable newest answer, oldest first."""
+    if hasattr(store, "graph_answers"):  # the evidence store: newest answers and their parses in one query
+        rows, g.graph["failed_observations"] = store.graph_answers()
+        out = [r for r in rows if r[3] is not None]
+        g.graph["unparsed_observations"] = len(rows) - len(out)
+        g.graph["observations"] = len(out)
+        return out
     out = []
     answers: dict[str, dict[str, tuple[int, str]]] = {}
     for obs in store.newest_per_query():

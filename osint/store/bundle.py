@@ -123,12 +123,14 @@ def write_bundle(store: EvidenceStore, case: Any, path: str | os.PathLike[str]) 
             if o.raw_size > 0:
                 members[raw_name(o.id)] = o.id  # read from the store when its turn comes
         damaged = []
+        order = sorted(members)
+        raws = _RawReader(store, [members[n] for n in order if isinstance(members[n], int)])
         with atomic_write(target, "wb") as fh, zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
-            for name in sorted(members):
+            for name in order:
                 data = members[name]
                 if isinstance(data, int):
                     oid = data
-                    data, stored_hash = _raw_of(store, oid)
+                    data, stored_hash = raws.get(oid)
                     if _sha256(data) != stored_hash:
                         damaged.append(f"ev{oid}")
                 zf.writestr(_zipinfo(name), data, compress_type=COMPRESSION, compresslevel=COMPRESS_LEVEL)
@@ -165,6 +167,24 @@ def _latest_parsers(store: EvidenceStore) -> dict[int, str]:
     q = sa.select(parses.c.observation_id, parses.c.parser).where(parses.c.id.in_(newest))
     with store.engine.connect() as conn:
         return {oid: parser for oid, parser in conn.execute(q)}
+
+
+class _RawReader:
+    """Raw bytes in the order the bundle writes them, read a chunk of observations per query (a few
+    hundred round trips for a large store, not one per answer), never more than one chunk in memory."""
+
+    CHUNK = 200
+
+    def __init__(self, store: EvidenceStore, ids: list[int]):
+        self.store, self.ids, self.next, self.chunk = store, ids, 0, {}
+
+    def get(self, oid: int) -> tuple[bytes, str]:
+        if oid not in self.chunk:
+            wanted = self.ids[self.next:self.next + self.CHUNK]
+            self.next += len(wanted)
+            self.chunk = self.store.raw_many(wanted) if hasattr(self.store, "raw_many") else {}
+        found = self.chunk.pop(oid, None)
+        return found if found is not None else _raw_of(self.store, oid)
 
 
 def _raw_of(store: EvidenceStore, observation_id: int) -> tuple[bytes, str]:
