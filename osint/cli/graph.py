@@ -18,6 +18,7 @@ class Format(str, Enum):
     json = "json"
     csv = "csv"
     png = "png"
+    stix = "stix"
 
 
 class ReportFormat(str, Enum):
