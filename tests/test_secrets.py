@@ -149,7 +149,7 @@ def investigation(tmp_path_factory):
     inv.osint("evidence", "list")
     inv.osint("evidence", "verify")
     inv.shown = inv.show_every_observation()
-    for fmt in ("gexf", "graphml", "json", "csv"):
+    for fmt in ("gexf", "graphml", "json", "csv", "stix", "misp"):
         out = tmp / "graphs" / ("" if fmt == "csv" else f"lab-case.{fmt}")
         assert inv.osint("graph", "--case", str(CASE), "--export", fmt, "--out", str(out)).returncode == 0
     assert inv.osint("attribute", "--case", str(CASE), "--format", "json").returncode == 0
@@ -190,7 +190,8 @@ def test_no_file_holds_a_secret(investigation):
     files = investigation.files()
     names = {name for name, _ in files}
     assert {".osint/evidence.sqlite", "bundle.zip", "bundle.zip!manifest.json", "graphs/lab-case.gexf",
-            "graphs/nodes.csv", "osint.toml"} <= names
+            "graphs/nodes.csv", "graphs/lab-case.stix", "graphs/lab-case.misp", "bundle.zip!graphs/lab-case.stix.json",
+            "bundle.zip!graphs/lab-case.misp.json", "osint.toml"} <= names
     found = {name: hits for name, data in files if (hits := leaks(data))}
     assert found == {}
 

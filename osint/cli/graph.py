@@ -19,6 +19,7 @@ class Format(str, Enum):
     csv = "csv"
     png = "png"
     stix = "stix"
+    misp = "misp"
 
 
 class ReportFormat(str, Enum):

@@ -17,6 +17,7 @@ from .csv import export_csv
 from .gexf import export_gexf
 from .graphml import export_graphml
 from .json import export_json
+from .misp import export_misp
 from .png import export_png
 from .stix import export_stix
 
@@ -27,6 +28,7 @@ EXPORTERS: dict[str, Callable[[nx.MultiDiGraph, str | os.PathLike[str]], list[Pa
     "csv": export_csv,
     "png": export_png,
     "stix": export_stix,
+    "misp": export_misp,
 }
 DATA_FORMATS = ("gexf", "graphml", "json", "csv")  # the ones another program reads back as a graph
 FORMATS = tuple(EXPORTERS)
@@ -53,4 +55,4 @@ def default_path(case_id: str, fmt: str, directory: str | os.PathLike[str] = "gr
 
 
 __all__ = ["DATA_FORMATS", "EXPORTERS", "FORMATS", "ExportError", "default_path", "export", "export_csv", "export_gexf",
-           "export_graphml", "export_json", "export_png", "export_stix"]
+           "export_graphml", "export_json", "export_misp", "export_png", "export_stix"]
