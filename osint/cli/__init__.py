@@ -10,6 +10,7 @@ from . import enrich as enrich_cmd
 from . import evidence as evidence_cmd
 from . import graph as graph_cmd
 from . import report as report_cmd
+from . import requests as requests_cmd
 from . import sources as sources_cmd
 from .common import state
 
@@ -50,6 +51,8 @@ app.command("graph", help="Build the graph; export GEXF, GraphML, JSON, CSV or P
 app.command("attribute", help="Check each claim against independent evidence.")(graph_cmd.attribute)
 app.command("report", help="Write a self-contained HTML report (Chinese or English).")(report_cmd.report)
 app.command("explain", help="Shortest evidence paths between two nodes.")(graph_cmd.explain)
+app.command("requests", help="Record holders, what to ask them for, and draft requests (Chinese or English).")(
+    requests_cmd.requests)
 
 
 def main() -> None:
