@@ -170,3 +170,23 @@ def test_hostile_holder_names_stay_text(tmp_path):
     section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
     fences = re.findall(r"(?m)^(`{3,})text$", section)
     assert len(fences) == 2 and all(len(f) >= 5 for f in fences)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_report_has_the_hand_off_section(lab_run, tmp_path, lang):
+    from lxml import html as lxml_html
+
+    out = tmp_path / f"r.{lang}.html"
+    done = osint(["--config", str(lab_run["cfg"]), "report", "--case", str(CASE), "--lang", lang, "--out", str(out)],
+                 lab_run["env"], lab_run["work"])
+    assert done.returncode == 0, done.stderr
+    doc = lxml_html.fromstring(out.read_bytes())
+    section = doc.get_element_by_id("requests")
+    assert doc.cssselect('nav a[href="#requests"]')
+    found = {(a.get("data-role"), a.get("data-name")) for a in section.cssselect("article.holder")}
+    assert found == LAB_HOLDERS
+    words = {"zh": "证据保全请求", "en": "preservation request"}[lang]
+    assert words in section.text_content()
+    # Below the claims and infrastructure, above the evidence appendix its ids point to.
+    ids = [s.get("id") for s in doc.cssselect("main > section")]
+    assert ids.index("requests") == ids.index("appendix") - 1
