@@ -190,3 +190,33 @@ def test_the_report_has_the_hand_off_section(lab_run, tmp_path, lang):
     # Below the claims and infrastructure, above the evidence appendix its ids point to.
     ids = [s.get("id") for s in doc.cssselect("main > section")]
     assert ids.index("requests") == ids.index("appendix") - 1
+
+
+def test_the_lab_case_exports_valid_stix_and_a_whole_misp_event(lab_run, tmp_path):
+    """The STIX bundle and MISP event of a real enrichment run (names like _spf.example.net, CT log
+    entries without a SHA-256), not only of the synthetic graph."""
+    from pymisp import MISPEvent
+    from test_export_misp import event_indicators, graph_indicators
+    from test_export_stix import validate
+
+    from osint.case import load_case
+    from osint.graph import build_graph
+    from osint.store import open_store
+
+    for fmt in ("stix", "misp"):
+        out = tmp_path / f"lab.{fmt}.json"
+        done = osint(["--config", str(lab_run["cfg"]), "graph", "--case", str(CASE), "--export", fmt, "--out",
+                      str(out)], lab_run["env"], lab_run["work"])
+        assert done.returncode == 0, done.stderr
+    assert validate(tmp_path / "lab.stix.json") == []
+    stix = json.loads((tmp_path / "lab.stix.json").read_text("utf-8"))["objects"]
+    assert sum(o["type"] == "x509-certificate" for o in stix) >= 5  # CT entries by serial and issuer
+    event = MISPEvent()
+    event.load_file(str(tmp_path / "lab.misp.json"))
+    store = open_store(str(lab_run["store"]), create=False)
+    try:
+        g = build_graph(load_case(CASE), store)
+    finally:
+        store.close()
+    assert event_indicators(event) == graph_indicators(g)
+    assert {o.name for o in event.objects} >= {"domain-ip", "passive-dns", "whois", "ip-port", "url", "x509"}

@@ -229,12 +229,17 @@ def misp_event(graph: nx.MultiDiGraph):
         b.obj("whois", node, [("domain", domain, evidence, (node,))] + kept)
     # x509: a certificate and the names it carries.
     for node in nodes:
-        if kind_of[node] != "certificate" or not (sha := indicator_value("certificate", node)):
+        if kind_of[node] != "certificate":
             continue
         data = g.nodes[node]
+        sha = indicator_value("certificate", node)
+        if not sha and not _text(data.get("serial")):
+            continue  # neither a fingerprint nor a serial number: nothing MISP can key it by
         names = [(v, d) for v, d in b.out_edges(node, "certificate_names") if indicator_value("domain", v)]
         served = [d for _, _, d in g.in_edges(node, data=True) if d.get("kind") == "serves_certificate"]
-        attrs = [("x509-fingerprint-sha256", sha, _evidence(*served, *(d for _, d in names)), (node,))]
+        evidence = _evidence(*served, *(d for _, d in names))
+        attrs = [("x509-fingerprint-sha256", sha, evidence, (node,))] if sha else [
+            ("text", f"CT log entry {_value(node)}", evidence, (node,))]
         attrs += [("dns_names", indicator_value("domain", v), _evidence(d), (v,)) for v, d in names]
         for rel, attr in (("validity-not-before", "not_before"), ("validity-not-after", "not_after"),
                           ("issuer", "issuer"), ("subject", "subject"), ("serial-number", "serial")):

@@ -134,6 +134,17 @@ def _value(node: Any) -> str:
     return text.partition(":")[2] if ":" in text else text
 
 
+def _hostname(value: str) -> bool:
+    """A name STIX accepts as a domain-name value (an IDNA host name: no '_spf', no spaces)."""
+    import idna
+
+    try:
+        idna.encode(value)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return False
+    return True
+
+
 def _observable(kind: str, node: Any, data: dict[str, Any], common: dict[str, Any], ip_ids: dict[str, str]):
     """The standard observable for a node, or None when its value does not fit one."""
     from stix2 import v21
@@ -153,7 +164,7 @@ def _observable(kind: str, node: Any, data: dict[str, Any], common: dict[str, An
             return None
         cls = v21.IPv4Address if net.version == 4 else v21.IPv6Address
         return cls(value=str(net), **common)
-    if kind in ("domain", "nameserver") and value and " " not in value and "@" not in value:
+    if kind in ("domain", "nameserver") and _hostname(value):
         return v21.DomainName(value=value, **common)
     if kind == "email" and re.fullmatch(r"[^@\s]+@[^@\s]+", value):
         return v21.EmailAddress(value=value, **common)
@@ -162,8 +173,22 @@ def _observable(kind: str, node: Any, data: dict[str, Any], common: dict[str, An
     if kind == "asn" and (m := _ASN.match(value)) and int(m.group(1)) < 2**32:
         name = _text(data.get("name") or (data.get("label") if data.get("label") != value else None))
         return v21.AutonomousSystem(number=int(m.group(1)), **({"name": name} if name else {}), **common)
-    if kind == "certificate" and _SHA256.match(value.lower()):
-        return v21.X509Certificate(hashes={"SHA-256": value.lower()}, **common)
+    if kind == "certificate":
+        # By SHA-256 when the id is one; else (a CT log entry) by serial number and issuer.
+        props: dict[str, Any] = {}
+        if _SHA256.match(value.lower()):
+            props["hashes"] = {"SHA-256": value.lower()}
+        elif isinstance(data.get("sha256"), str) and _SHA256.match(data["sha256"].lower()):
+            props["hashes"] = {"SHA-256": data["sha256"].lower()}
+        for prop, attr in (("serial_number", "serial"), ("issuer", "issuer"), ("subject", "subject")):
+            if text := _text(data.get(attr)):
+                props[prop] = one_line(text)
+        before, after = _when(data.get("not_before")), _when(data.get("not_after"))
+        if before and after and before <= after:
+            props.update(validity_not_before=before, validity_not_after=after)
+        if "hashes" in props or "serial_number" in props:
+            return v21.X509Certificate(**props, **common)
+        return None
     if kind == "service" and (m := _SERVICE.match(value)) and int(m.group(2)) <= 65535:
         ip_ref = ip_ids.get(m.group(1))
         if ip_ref:
