@@ -207,7 +207,12 @@ def stix_objects(graph: nx.MultiDiGraph) -> list[Any]:
 
     entity_cls = _custom_entity()
     as_of = _as_of(graph)
-    stamps = {"created": as_of, "modified": as_of}
+    # One parsed timestamp object for every created/modified: the library then skips parsing the text.
+    from stix2.utils import parse_into_datetime
+
+    as_of_time = parse_into_datetime(as_of, precision="millisecond")
+    stamps = {"created": as_of_time, "modified": as_of_time}
+    references: dict[str, Any] = {}  # evidence id -> its ExternalReference, built once
     case_id = _text(graph.graph.get("case_id")) or "case"
     nodes = sorted_nodes(graph)
     ids: dict[Any, str] = {}
@@ -270,8 +275,10 @@ def stix_objects(graph: nx.MultiDiGraph) -> list[Any]:
             props["confidence"] = int(round(min(max(float(conf), 0.0), 1.0) * 100))
         if evidence:
             props["x_osint_evidence"] = evidence
-            props["external_references"] = [{"source_name": EVIDENCE_SOURCE, "external_id": e,
-                                              "description": f"osint evidence show {e}"} for e in evidence]
+            props["external_references"] = [
+                references.get(e) or references.setdefault(e, v21.ExternalReference(
+                    source_name=EVIDENCE_SOURCE, external_id=e, description=f"osint evidence show {e}"))
+                for e in evidence]
         if sources := _text(data.get("sources")):
             props["x_osint_sources"] = sources
         first, last = _when(data.get("first_seen")), _when(data.get("last_seen"))
@@ -322,12 +329,17 @@ def stix_objects(graph: nx.MultiDiGraph) -> list[Any]:
 
 def stix_bundle_text(graph: nx.MultiDiGraph) -> str:
     """The STIX 2.1 bundle as JSON text (UTF-8, sorted keys, one stable order)."""
-    from stix2 import v21
-
     case_id = _text(graph.graph.get("case_id")) or "case"
     objects = stix_objects(graph)
-    bundle = v21.Bundle(id=_sid("bundle", case_id), objects=objects, allow_custom=True)
-    return bundle.serialize(sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    # The objects were each checked as they were built; the bundle is only their envelope, so it is
+    # written here rather than by v21.Bundle, which would check all of them a second time.
+    bundle_id = _sid("bundle", case_id)
+    parts = ['{\n "id": ', json.dumps(bundle_id), ',\n "objects": [']
+    for i, obj in enumerate(objects):
+        text = obj.serialize(sort_keys=True, indent=1, ensure_ascii=False)
+        parts.append(("\n  " if i == 0 else ",\n  ") + text.replace("\n", "\n  "))
+    parts.append('\n ],\n "type": "bundle"\n}\n')
+    return "".join(parts)
 
 
 def export_stix(graph: nx.MultiDiGraph, path: str | os.PathLike[str]) -> list[Path]:
