@@ -220,3 +220,28 @@ def test_the_lab_case_exports_valid_stix_and_a_whole_misp_event(lab_run, tmp_pat
         store.close()
     assert event_indicators(event) == graph_indicators(g)
     assert {o.name for o in event.objects} >= {"domain-ip", "passive-dns", "whois", "ip-port", "url", "x509"}
+
+
+def test_the_exchange_comes_with_the_law_enforcement_links_of_the_case_file(tmp_path):
+    """On the AntBot case file: Binance, its law-enforcement portal and Kodex link (not every Binance
+    page the complaint cites), and the broker programme the case file says the brand joined."""
+    from osint.graph import build_graph
+    from osint.handoff.render import render
+    from osint.handoff.requests import record_holders
+    from test_graph_fixtures import antbot_store, load_seeds
+
+    store, _ = antbot_store(tmp_path / "e.sqlite")
+    case = load_seeds()
+    try:
+        handoff = record_holders(case, build_graph(case, store))
+    finally:
+        store.close()
+    [exchange] = [h for h in handoff.holders if h.role == "exchange"]
+    assert exchange.name == case.incident.exchange
+    assert [r.url for r in exchange.references] == [r.url for r in case.references if "law-enforcement" in r.url
+                                                    or "kodex" in r.url]
+    assert len(exchange.references) == 2
+    assert [a.key for a in exchange.asks] == ["api_key_records", "api_key_usage", "counterparty_accounts",
+                                              "broker_links"]
+    zh = render(handoff, "zh", "md")
+    assert all(r.url in zh for r in exchange.references) and "案件材料中引用的向贵方提交请求的链接" in zh

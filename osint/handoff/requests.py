@@ -329,8 +329,10 @@ def _exchange(c: _Collector, case: Any, g: nx.MultiDiGraph) -> None:
         last_seen=when, how=["incident"], case_sources=[str(inc.source)] if inc.source else []))
     low = name.lower()
     for ref in getattr(case, "references", None) or []:
+        # Only the links the case file gives for law-enforcement requests (a portal, Kodex), not
+        # every page of the exchange it cites.
         text = f"{ref.label} {ref.url}".lower()
-        if low in text or "执法" in ref.label or "law enforcement" in text or "law-enforcement" in text:
+        if any(w in text for w in ("执法", "law enforcement", "law-enforcement", "kodex")):
             h.references.append(Reference(label=ref.label, url=ref.url, source=ref.source))
             h.case_sources.append(str(ref.source))
     for brand in getattr(case, "brands", None) or []:
