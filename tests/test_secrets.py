@@ -20,7 +20,7 @@ from lab import SITECUSTOMIZE_DIR, socket_guard
 from lab.world import CASE, start_lab, stop_lab, to_toml
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)  # the fixture enriches twice and writes every export and a bundle
 
 # Recognisable, and full of characters a URL or a Basic-auth header must encode. Each carries a core
 # (the hex-ish word) that survives any encoding and any line folding, so a partial leak is found too.

@@ -47,11 +47,11 @@ app.add_typer(evidence_cmd.app, name="evidence", help="List, show and verify sto
 app.add_typer(enrich_cmd.import_app, name="import", help="Import evidence exported by other tools.")
 app.command("enrich", help="Query every source about the case; store the answers.")(enrich_cmd.enrich)
 app.command("sources", help="List sources, endpoints, credentials and limits.")(sources_cmd.sources)
-app.command("graph", help="Build the graph; export GEXF, GraphML, JSON, CSV, PNG, STIX 2.1 or MISP.")(graph_cmd.graph)
+app.command("graph", help="Build the graph; export it (GEXF, STIX, MISP...).")(graph_cmd.graph)
 app.command("attribute", help="Check each claim against independent evidence.")(graph_cmd.attribute)
 app.command("report", help="Write a self-contained HTML report (Chinese or English).")(report_cmd.report)
 app.command("explain", help="Shortest evidence paths between two nodes.")(graph_cmd.explain)
-app.command("requests", help="Record holders, what to ask them for, and draft requests (Chinese or English).")(
+app.command("requests", help="Who holds the records; draft requests (zh/en).")(
     requests_cmd.requests)
 
 
