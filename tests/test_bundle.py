@@ -110,7 +110,8 @@ def test_the_same_store_gives_byte_identical_bundles(store, case, tmp_path):
         assert "case/case.yaml" in names and zf.read("case/case.yaml") == CASE.read_bytes()
         assert {n for n in names if n.startswith("graphs/")} == {
             "graphs/lab-case.gexf", "graphs/lab-case.graphml", "graphs/lab-case.json",
-            "graphs/lab-case.nodes.csv", "graphs/lab-case.edges.csv"}
+            "graphs/lab-case.nodes.csv", "graphs/lab-case.edges.csv", "graphs/lab-case.stix.json",
+            "graphs/lab-case.misp.json"}
         assert [n for n in names if n.startswith("raw/")] == [
             "raw/ev000001.bin", "raw/ev000002.bin", "raw/ev000003.bin", "raw/ev000006.bin"]
         manifest_bytes = zf.read(MANIFEST)
@@ -126,6 +127,14 @@ def test_the_same_store_gives_byte_identical_bundles(store, case, tmp_path):
         graph = json.loads(zf.read("graphs/lab-case.json"))
         assert any(link["source"] == "domain:example.com" and link["target"] == "ip:192.0.2.10"
                    for link in graph["links"])
+        # So it is in the STIX bundle and the MISP event, citing the DNS answer.
+        stix = json.loads(zf.read("graphs/lab-case.stix.json"))
+        assert any(o.get("x_osint_kind") == "resolves_to" and o.get("x_osint_evidence") == ["ev1"]
+                   for o in stix["objects"])
+        misp = json.loads(zf.read("graphs/lab-case.misp.json"))["Event"]
+        [domain_ip] = [o for o in misp["Object"] if o["name"] == "domain-ip"]
+        assert {(a["object_relation"], a["value"]) for a in domain_ip["Attribute"]} >= {
+            ("domain", "example.com"), ("ip", "192.0.2.10")}
     assert manifest_bytes == json.dumps(manifest, sort_keys=True, separators=(",", ":"),
                                         ensure_ascii=False).encode() + b"\n"
     dns = manifest["observations"][0]

@@ -195,7 +195,7 @@ def investigation(request, tmp_path_factory):
     inv.osint("evidence", "list")
     inv.osint("evidence", "verify")
     inv.shown = inv.show_every_observation()
-    for fmt in ("gexf", "graphml", "json", "csv"):
+    for fmt in ("gexf", "graphml", "json", "csv", "stix", "misp"):
         out = tmp / "graphs" / ("" if fmt == "csv" else f"lab-case.{fmt}")
         assert inv.osint("graph", "--case", str(CASE), "--export", fmt, "--out", str(out)).returncode == 0
     assert inv.osint("attribute", "--case", str(CASE), "--format", "json").returncode == 0
@@ -247,7 +247,9 @@ def test_a_rejected_key_is_reported_in_one_line_without_the_key(investigation):
 def test_no_file_holds_a_secret(investigation):
     files = investigation.files()
     names = {name for name, _ in files}
-    assert {"bundle.zip", "bundle.zip!manifest.json", "graphs/lab-case.gexf", "graphs/nodes.csv"} <= names
+    assert {"bundle.zip", "bundle.zip!manifest.json", "graphs/lab-case.gexf", "graphs/nodes.csv",
+            "graphs/lab-case.stix", "graphs/lab-case.misp", "bundle.zip!graphs/lab-case.stix.json",
+            "bundle.zip!graphs/lab-case.misp.json"} <= names
     if investigation.store_url:
         files = [(n, d) for n, d in files if n != "osint.toml"]  # the one place the store URL is written down
         assert ".osint/evidence.sqlite" not in names

@@ -10,6 +10,7 @@ from . import enrich as enrich_cmd
 from . import evidence as evidence_cmd
 from . import graph as graph_cmd
 from . import report as report_cmd
+from . import requests as requests_cmd
 from . import sources as sources_cmd
 from . import store as store_cmd
 from .common import state
@@ -47,11 +48,13 @@ app.add_typer(evidence_cmd.app, name="evidence", help="List, show and verify sto
 app.add_typer(enrich_cmd.import_app, name="import", help="Import evidence exported by other tools.")
 app.command("enrich", help="Query every source about the case; store the answers.")(enrich_cmd.enrich)
 app.command("sources", help="List sources, endpoints, credentials and limits.")(sources_cmd.sources)
-app.command("graph", help="Build the graph; export GEXF, GraphML, JSON, CSV or PNG.")(graph_cmd.graph)
+app.command("graph", help="Build the graph; export it (GEXF, STIX, MISP...).")(graph_cmd.graph)
 app.command("attribute", help="Check each claim against independent evidence.")(graph_cmd.attribute)
 app.command("report", help="Write a self-contained HTML report (Chinese or English).")(report_cmd.report)
 app.command("explain", help="Shortest evidence paths between two nodes.")(graph_cmd.explain)
 app.add_typer(store_cmd.app, name="store", help="Create or upgrade the evidence store's tables.")
+app.command("requests", help="Who holds the records; draft requests (zh/en).")(
+    requests_cmd.requests)
 
 
 def main() -> None:

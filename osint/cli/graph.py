@@ -18,6 +18,8 @@ class Format(str, Enum):
     json = "json"
     csv = "csv"
     png = "png"
+    stix = "stix"
+    misp = "misp"
 
 
 class ReportFormat(str, Enum):

@@ -17,7 +17,9 @@ from .csv import export_csv
 from .gexf import export_gexf
 from .graphml import export_graphml
 from .json import export_json
+from .misp import export_misp
 from .png import export_png
+from .stix import export_stix
 
 EXPORTERS: dict[str, Callable[[nx.MultiDiGraph, str | os.PathLike[str]], list[Path]]] = {
     "gexf": export_gexf,
@@ -25,9 +27,12 @@ EXPORTERS: dict[str, Callable[[nx.MultiDiGraph, str | os.PathLike[str]], list[Pa
     "json": export_json,
     "csv": export_csv,
     "png": export_png,
+    "stix": export_stix,
+    "misp": export_misp,
 }
 DATA_FORMATS = ("gexf", "graphml", "json", "csv")  # the ones another program reads back as a graph
 FORMATS = tuple(EXPORTERS)
+JSON_SUFFIXED = ("stix", "misp")  # JSON documents of another standard: <case-id>.<fmt>.json
 
 
 class ExportError(OsintError):
@@ -44,9 +49,10 @@ def export(graph: nx.MultiDiGraph, fmt: str, path: str | os.PathLike[str]) -> li
 
 
 def default_path(case_id: str, fmt: str, directory: str | os.PathLike[str] = "graphs") -> Path:
-    """graphs/<case-id>.<ext>; for csv that is a prefix giving <case-id>.nodes.csv and .edges.csv."""
-    return Path(directory) / f"{case_id}.{fmt}"
+    """graphs/<case-id>.<ext>; for csv that is a prefix giving <case-id>.nodes.csv and .edges.csv;
+    STIX and MISP are JSON files named <case-id>.stix.json and <case-id>.misp.json."""
+    return Path(directory) / (f"{case_id}.{fmt}.json" if fmt in JSON_SUFFIXED else f"{case_id}.{fmt}")
 
 
 __all__ = ["DATA_FORMATS", "EXPORTERS", "FORMATS", "ExportError", "default_path", "export", "export_csv", "export_gexf",
-           "export_graphml", "export_json", "export_png"]
+           "export_graphml", "export_json", "export_misp", "export_png", "export_stix"]

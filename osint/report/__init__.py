@@ -30,7 +30,11 @@ def default_path(case_id: str, lang: str, directory: str | os.PathLike[str] = "r
 def write_report(case: Any, graph: nx.MultiDiGraph, store: Any | None, lang: str, path: str | os.PathLike[str],
                  *, library: GraphLibrary | None = None) -> Path:
     """Write the report for `case` in `lang` to `path` (atomically); returns the path."""
-    html = render(collect(case, graph, store, generated_at=generated_at()), lang, library or graph_library())
+    from .requests import requests_section
+
+    data = collect(case, graph, store, generated_at=generated_at())
+    data["requests"] = requests_section(case, graph, lang)
+    html = render(data, lang, library or graph_library())
     with atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(html)
     return Path(path)

@@ -27,7 +27,7 @@ from .evidence import EvidenceStore, Observation, parses
 FORMAT = "osint-evidence-bundle/1"
 MANIFEST = "manifest.json"
 MANIFEST_SHA256 = "manifest.sha256"
-GRAPH_FORMATS = ("gexf", "graphml", "json", "csv")
+GRAPH_FORMATS = ("gexf", "graphml", "json", "csv", "stix", "misp")
 # Every entry carries this time and these permissions, whatever the clock or umask says.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
@@ -197,13 +197,13 @@ def _raw_of(store: EvidenceStore, observation_id: int) -> tuple[bytes, str]:
 
 def _graph_files(store: EvidenceStore, case: Any, tmp: Path) -> dict[str, bytes]:
     """graphs/<case-id>.<ext> in every export format, built from the case and the store."""
-    from ..export import export
+    from ..export import default_path, export
     from ..graph import build_graph
 
     graph = build_graph(case, store)
     out: dict[str, bytes] = {}
     for fmt in GRAPH_FORMATS:
-        for written in export(graph, fmt, tmp / f"{case.id}.{fmt}"):
+        for written in export(graph, fmt, default_path(case.id, fmt, tmp)):
             out[f"graphs/{written.name}"] = written.read_bytes()
     return out
 
