@@ -103,7 +103,7 @@ def test_as_of_keeps_what_held_then_apart_from_what_holds_today(run):
     claims = osint(["--config", str(run["cfg"]), "attribute", "--case", str(CASE), "--format", "json", "--as-of",
                     "incident"], run["env"], run["work"])
     assert claims.returncode == 0, claims.stderr
-    assert len(json.loads(claims.stdout)["claims"]) == 15  # every claim is judged, on the evidence of then
+    assert len(json.loads(claims.stdout)["claims"]) == 17  # every claim is judged, on the evidence of then
     bad = osint(["--config", str(run["cfg"]), "graph", "--case", str(CASE), "--as-of", "last spring"],
                 run["env"], run["work"])
     assert bad.returncode == 2 and "--as-of 'last spring'" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

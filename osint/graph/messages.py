@@ -38,6 +38,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hop_case": "case file: {where}",
         "claim_ref": "the claim that {phrase} ({where})",
         "claim_ref_bare": "the claim that {phrase}",
+        "gap": "no source reads {platform}: {why}",
+        "plain": "{text}",
     },
     "zh": {
         "corroborated": "{paths} 条证据路径直达 {target} 本身：{lines} 条相互独立的证据，来自 {n} 个数据源：{sources}",
@@ -55,6 +57,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hop_case": "案件材料：{where}",
         "claim_ref": "“{phrase}”这一指控（{where}）",
         "claim_ref_bare": "“{phrase}”这一指控",
+        "gap": "没有数据源能读取 {platform}：{why}",
+        "plain": "{text}",
     },
 }
 
@@ -109,6 +113,8 @@ def render(msg_id: str, args: dict[str, Any], lang: str = "en") -> str:
     for k, v in args.items():
         if _is_refs(v):
             values[k] = ("；" if lang == "zh" else "; ").join(claim_text(r, lang) for r in v)
+        elif isinstance(v, dict) and "en" in v:  # an argument given in each language
+            values[k] = v.get(lang, v["en"])
         elif isinstance(v, (list, tuple)):
             values[k] = ("、" if lang == "zh" else ", ").join(str(x) for x in v)
         else:

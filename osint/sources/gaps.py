@@ -19,6 +19,13 @@ GAPS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# The same, in Chinese, for the zh report.
+GAPS_ZH: dict[str, tuple[str, str]] = {
+    "x": ("X（Twitter）的主页与帖子", "没有免费的公开接口（免费层级读不到其他用户的帖子），x.com 页面需要登录并运行 JavaScript 的浏览器"),
+    "binance_square": ("币安广场的主页与帖子", "没有公开接口；页面由浏览器中的 JavaScript 绘制，背后的数据调用未公开且带签名"),
+}
+
+
 def gap(platform: str) -> str | None:
     """Why no source reads this platform, or None when one does (or nothing is known about it)."""
     entry = GAPS.get(platform)
@@ -33,7 +40,15 @@ def explain_gaps(results: list) -> list:
         platform = value.partition(":")[0]
         why = gap(platform) if kind == "account" else None
         if why and r.status != "corroborated":
-            note = f"no source reads {platform}: {why}"
+            from ..graph.messages import Message
+
+            zh = GAPS_ZH.get(platform)
+            msg = Message("gap", {"platform": platform,
+                                  "why": {"en": why, "zh": f"{zh[0]}：{zh[1]}" if zh else why}})
+            note = msg.render("en")
             r.reason = f"{r.reason}; {note}" if r.reason else note
+            if not r.note_msgs and r.notes:  # keep notes and their messages in step
+                r.note_msgs = [Message("plain", {"text": n}) for n in r.notes]
             r.notes.append(note)
+            r.note_msgs.append(msg)
     return results
