@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from urllib.parse import quote, urlsplit
@@ -32,6 +33,7 @@ def normalize_ip(text: str) -> str:
 _LDH = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
+@functools.lru_cache(maxsize=65536)  # a page names the same hosts thousands of times; IDNA is slow
 def normalize_domain(text: str) -> str:
     """Lowercase IDNA A-label form of a host name, without the trailing dot.
 
@@ -66,6 +68,7 @@ def normalize_domain(text: str) -> str:
     return ascii_name
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical_host(text: str) -> str:
     """The one canonical form of a host name wherever it comes from (a case file, a DNS answer, a
     certificate, a page): lowercase IDNA A-labels, no trailing dot. Unlike normalize_domain it never
