@@ -25,6 +25,7 @@ LAB_HOLDERS = {
     ("ca", "Lab Encrypt"), ("ca", "Example Trust Services"),  # issuers of certificates naming case domains
     ("exchange", "ExampleExchange"),  # the case file's incident
     ("platform", "Telegram"), ("platform", "X (Twitter)"),  # the case file's accounts
+    ("platform", "Google Play"), ("platform", "YouTube"),  # the case's app and channel
 }
 
 

@@ -230,7 +230,7 @@ def test_the_planted_credentials_were_really_used(investigation):
 def test_the_platform_sources_and_the_apk_import_took_part(investigation):
     # Telegram, Google Play and YouTube need no key; they are here so that their answers, the APK and
     # every line they print are searched for the planted secrets like everything else.
-    newest = _newest(investigation.store)
+    newest = _newest(investigation.open())
     for source in ("telegram", "google-play", "youtube", "apk"):
         assert any(s == source and o == "answered" for (s, _), o in newest.items()), source
 

@@ -7,6 +7,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from ..export.common import clean_text
 from .i18n import messages
 from .requests import Handoff
@@ -44,6 +46,9 @@ def _env(html: bool):
     env.filters["md"] = _md
     env.filters["fence"] = _fence
     env.filters["how"] = lambda key, m: m.get(f"how_{key}", key)
+    # `command` spans of the words as code (HTML only; Markdown keeps its backticks)
+    env.filters["code"] = (lambda text: Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))) if html \
+        else (lambda text: text)
     return env
 
 

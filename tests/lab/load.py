@@ -301,6 +301,9 @@ def settings(source_settings: dict[str, dict[str, Any]], concurrency: int) -> di
     for name in SOURCES:
         conf.setdefault(name, {}).update(timeout=TIMEOUT, retries=0, max_bytes=MAX_BYTES, rate=100000.0,
                                          burst=concurrency, concurrency=concurrency)
+    # The load world plans each page's question, not the favicon each page would then be asked for
+    # (fingerprints have their own tests): one question per indicator and source, as counted.
+    conf["web"]["favicons"] = False
     return conf
 
 
