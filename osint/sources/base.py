@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from ..config import EnrichSettings, SourceSettings
 from ..facts import Fact
@@ -176,3 +176,20 @@ class Source:
     def local_answer(self, query: Query) -> bytes:
         """For offline sources: compute the answer's bytes from the query alone."""
         raise NotImplementedError
+
+
+def classify_list(fetched: Fetched, read: Callable[[bytes], Any], what: str) -> Fetched:
+    """For an answer that must hold a list of records (crt.sh, OTX, an ICP gateway): one that cannot be
+    read is bad_answer, saying `what` it lacked and why; an empty one is no_record."""
+    from ..store import Outcome
+
+    if fetched.outcome is not Outcome.ANSWERED:
+        return fetched
+    try:
+        records = read(fetched.raw or b"")
+    except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+        fetched.outcome, fetched.error = Outcome.BAD_ANSWER, f"{what}: {str(exc)[:200]}"
+        return fetched
+    if not records:
+        fetched.outcome = Outcome.NO_RECORD
+    return fetched

@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
-from ..store import Outcome
 from ..transport.base import Fetched, Query
-from .base import Parsed, ParseError, Source
+from .base import Parsed, ParseError, Source, classify_list
 from .netcommon import iso_utc_text, registrable_domain
 
 CRTSH_URL = "https://crt.sh/"
@@ -102,18 +101,8 @@ class CTSource(Source):
         return [Query(self.name, f"crtsh O={name}", node, "http", request, self.base_url, (), True, depth)]
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
-        if fetched.outcome is not Outcome.ANSWERED:
-            return fetched
-        try:
-            entries = read_crtsh(fetched.raw or b"")
-        except (ValueError, UnicodeError, RecursionError) as exc:
-            # crt.sh answers its overload with HTML pages and a 200 now and then.
-            fetched.outcome = Outcome.BAD_ANSWER
-            fetched.error = f"crt.sh sent no JSON list: {str(exc)[:200]}"
-            return fetched
-        if not entries:
-            fetched.outcome = Outcome.NO_RECORD
-        return fetched
+        # crt.sh answers its overload with HTML pages and a 200 now and then.
+        return classify_list(fetched, read_crtsh, "crt.sh sent no JSON list")
 
     def parse(self, query: Query, raw: bytes, meta: dict[str, Any]) -> Parsed:
         if (meta.get("status") or 200) >= 400 or not raw.strip():

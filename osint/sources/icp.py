@@ -26,9 +26,8 @@ from typing import Any, Iterator
 
 from ..case.normalize import NormalizeError, normalize_domain
 from ..case.uscc import USCCError, decode_uscc
-from ..store import Outcome
 from ..transport.base import Fetched, Query
-from .base import Parsed, ParseError, Source
+from .base import Parsed, ParseError, Source, classify_list
 from .indicators import ICP_RE, USCC_RE
 
 # The register's columns, as its web query shows them and an export carries them.
@@ -301,17 +300,8 @@ class ICPSource(Source):
         return [Query(self.name, f"icp {term}", node, "http", request, url, (), True, depth)]
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
-        if fetched.outcome is not Outcome.ANSWERED:
-            return fetched
-        try:
-            _, records = read_records(fetched.raw or b"", "json")
-        except (RecordError, ValueError, RecursionError) as exc:
-            fetched.outcome = Outcome.BAD_ANSWER
-            fetched.error = f"the ICP gateway's answer is not a list of filings: {str(exc)[:200]}"
-            return fetched
-        if not records:
-            fetched.outcome = Outcome.NO_RECORD
-        return fetched
+        return classify_list(fetched, lambda raw: read_records(raw, "json")[1],
+                             "the ICP gateway's answer is not a list of filings")
 
     def parse(self, query: Query, raw: bytes, meta: dict[str, Any]) -> Parsed:
         if (meta.get("status") or 200) >= 400 or not raw.strip():

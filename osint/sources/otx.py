@@ -12,9 +12,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
-from ..store import Outcome
 from ..transport.base import Fetched, Query
-from .base import Parsed, ParseError, Source
+from .base import Parsed, ParseError, Source, classify_list
 from .netcommon import iso_utc_text, registrable_domain
 
 OTX_URL = "https://otx.alienvault.com/"
@@ -66,16 +65,7 @@ class OTXSource(Source):
         return [Query(self.name, f"otx {section} {value}", subject, "http", request, self.base_url, (), True, depth)]
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
-        if fetched.outcome is not Outcome.ANSWERED:
-            return fetched
-        try:
-            records = read_otx(fetched.raw or b"")
-        except (ValueError, UnicodeError, RecursionError) as exc:
-            fetched.outcome, fetched.error = Outcome.BAD_ANSWER, f"OTX sent no passive DNS: {str(exc)[:200]}"
-            return fetched
-        if not records:
-            fetched.outcome = Outcome.NO_RECORD
-        return fetched
+        return classify_list(fetched, read_otx, "OTX sent no passive DNS")
 
     def parse(self, query: Query, raw: bytes, meta: dict[str, Any]) -> Parsed:
         if (meta.get("status") or 200) >= 400 or not raw.strip():
