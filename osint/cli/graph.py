@@ -95,9 +95,6 @@ def attribute(
     with errors():
         c, g = _build(case, False, as_of)
         results = attr.attribute(g, c)
-        from ..sources.gaps import explain_gaps
-
-        explain_gaps(results)
         leads = attr.new_leads(g)
     if fmt == ReportFormat.json:
         out.print(attr.to_json(results, leads), markup=False, highlight=False, soft_wrap=True)

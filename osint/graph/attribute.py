@@ -47,6 +47,7 @@ from typing import Any, Iterable
 import networkx as nx
 
 from ..facts import split_node_id
+from ..sources.gaps import explain_gaps
 from .messages import ClaimRef, Message
 
 MAX_HOPS = 6
@@ -381,15 +382,12 @@ class PathFinder:
                     via.append(path)
             # Every claim some evidence path leads to, not only the k best: a claim that rests on a
             # corroborated claim as well as on an unproven one is supported.
+            # (the breadth-first walk reaches every identifier the k paths above end at, and more)
+            claims = identifiers(g, end)
             for reached in sorted(_reachable(self.adj, start, set(targets), blocked | {end}, self.max_hops)):
-                relation, u, key, v = identifiers(g, end)[targets[reached]]
+                _, u, key, v = claims[targets[reached]]
                 ref = claim_ref(g, u, v, key)
                 rests.setdefault((ref.subject, ref.relation, ref.object), ref)
-            for p in via:
-                for h in p.claims:
-                    u, v = (h.frm, h.to) if h.forward else (h.to, h.frm)
-                    ref = claim_ref(g, u, v, f"claim:{h.relation}")
-                    rests.setdefault((ref.subject, ref.relation, ref.object), ref)
         return Finding(self._sorted(evidence), self._sorted(via), [rests[k] for k in sorted(rests)])
 
 
@@ -491,6 +489,7 @@ def attribute(graph: nx.MultiDiGraph, case: Any = None, *, max_hops: int = MAX_H
         r.n_sources = len(r.sources)
         r.reason = r.reason_text("en")
         r.notes = r.notes_text("en")
+    explain_gaps(results)  # an account on a platform no source reads: a gap, not an empty answer
     return results
 
 

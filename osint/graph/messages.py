@@ -39,7 +39,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "claim_ref": "the claim that {phrase} ({where})",
         "claim_ref_bare": "the claim that {phrase}",
         "gap": "no source reads {platform}: {why}",
-        "plain": "{text}",
+        "and": "{first}; {then}",
     },
     "zh": {
         "corroborated": "{paths} 条证据路径直达 {target} 本身：{lines} 条相互独立的证据，来自 {n} 个数据源：{sources}",
@@ -58,7 +58,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "claim_ref": "“{phrase}”这一指控（{where}）",
         "claim_ref_bare": "“{phrase}”这一指控",
         "gap": "没有数据源能读取 {platform}：{why}",
-        "plain": "{text}",
+        "and": "{first}；{then}",
     },
 }
 
@@ -90,7 +90,8 @@ class Message:
         return render(self.id, self.args, lang)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "args": {k: ([c.to_dict() for c in v] if _is_refs(v) else v)
+        return {"id": self.id, "args": {k: ([c.to_dict() for c in v] if _is_refs(v) else
+                                            v.to_dict() if isinstance(v, Message) else v)
                                         for k, v in self.args.items()}}
 
 
@@ -111,7 +112,9 @@ def render(msg_id: str, args: dict[str, Any], lang: str = "en") -> str:
     table = MESSAGES.get(lang) or MESSAGES["en"]
     values = {}
     for k, v in args.items():
-        if _is_refs(v):
+        if isinstance(v, Message):  # a message within a message: both in the same language
+            values[k] = v.render(lang)
+        elif _is_refs(v):
             values[k] = ("；" if lang == "zh" else "; ").join(claim_text(r, lang) for r in v)
         elif isinstance(v, dict) and "en" in v:  # an argument given in each language
             values[k] = v.get(lang, v["en"])

@@ -143,9 +143,8 @@ def _both(text: Any) -> dict[str, str] | None:
 def _claims(graph: nx.MultiDiGraph, results: list[attr.ClaimResult]) -> list[dict[str, Any]]:
     return [{"subject": _name(graph, r.subject), "relation": r.relation, "object": _name(graph, r.object),
              "status": r.status, "n_sources": r.n_sources, "sources": sorted(r.sources), "lines": r.lines,
-             "reason": _both(r.reason_text), "notes": [{lang: texts[i] for lang, texts in
-                                                        (("en", r.notes_text("en")), ("zh", r.notes_text("zh")))}
-                                                       for i in range(len(r.notes_text("en")))],
+             "reason": _both(r.reason_text),
+             "notes": [{"en": en, "zh": zh} for en, zh in zip(r.notes_text("en"), r.notes_text("zh"))],
              "rests_on": [c.to_dict() for c in r.rests_on], "source": r.source, "standing": r.standing, "text": r.text,
              "best": _hops(graph, r.best), "n_paths": len(r.paths)} for r in results]
 
@@ -350,9 +349,6 @@ def _appendix(graph: nx.MultiDiGraph, store: Any | None) -> list[dict[str, Any]]
 def collect(case: Any, graph: nx.MultiDiGraph, store: Any | None = None, *, generated_at: str | None = None) -> dict[str, Any]:
     """Everything the report shows, for one case: see the module docstring."""
     results = attr.attribute(graph, case)
-    from ..sources.gaps import explain_gaps
-
-    explain_gaps(results)
     leads = attr.new_leads(graph)
     counts = {s: sum(1 for r in results if r.status == s) for s in attr.STATUSES}
     return {

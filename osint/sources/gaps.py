@@ -46,9 +46,8 @@ def explain_gaps(results: list) -> list:
             msg = Message("gap", {"platform": platform,
                                   "why": {"en": why, "zh": f"{zh[0]}：{zh[1]}" if zh else why}})
             note = msg.render("en")
-            r.reason = f"{r.reason}; {note}" if r.reason else note
-            if not r.note_msgs and r.notes:  # keep notes and their messages in step
-                r.note_msgs = [Message("plain", {"text": n}) for n in r.notes]
+            r.reason_msg = Message("and", {"first": r.reason_msg, "then": msg}) if r.reason_msg else msg
+            r.reason = r.reason_msg.render("en")
             r.notes.append(note)
             r.note_msgs.append(msg)
     return results
