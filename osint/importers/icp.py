@@ -19,6 +19,7 @@ from ..sources.base import SourceContext
 from ..sources.icp import ICPSource, RecordError, read_records, records_to_parsed
 from ..store import Outcome
 from ..transport.base import Query
+from . import export_bytes
 
 
 class ImportFormatError(OsintError):
@@ -34,12 +35,7 @@ def import_icp_file(path: str | Path, store, run_id: str, *, case: Any = None,
     """
     path = Path(path)
     start = time.monotonic()
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise OsintError(f"{path}: cannot read the file: {exc.strerror}") from None
-    if not raw.strip():
-        raise ImportFormatError(f"{path}: no ICP records in the file (it is empty)")
+    raw = export_bytes(path, "ICP records", ImportFormatError)
     fmt = "json" if path.suffix.lower() in (".json", ".jsonl") else ("csv" if path.suffix.lower() == ".csv" else None)
     try:
         fmt, records = read_records(raw, fmt)

@@ -13,6 +13,7 @@ from ..sources.base import SourceContext
 from ..sources.pdns import PassiveDNSSource, read_export
 from ..store import Outcome
 from ..transport.base import Query
+from . import export_bytes
 
 
 class ImportFormatError(OsintError):
@@ -29,12 +30,7 @@ def import_pdns_file(path: str | Path, store, run_id: str, *,
     """
     path = Path(path)
     start = time.monotonic()
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise OsintError(f"{path}: cannot read the file: {exc.strerror}") from None
-    if not raw.strip():
-        raise ImportFormatError(f"{path}: no passive DNS records in the file (it is empty)")
+    raw = export_bytes(path, "passive DNS records", ImportFormatError)
     try:
         fmt, records = read_export(raw)
     except UnicodeDecodeError:

@@ -21,6 +21,7 @@ from ..store import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError, Source
 from .indicators import clean_context, context, find_indicators
+from .netcommon import iso_utc_text
 from .web import _host_node, content_type, decode_page, well_known
 
 MAX_POSTS = 200  # posts read from one page (Telegram serves about 20; more is a hostile page)
@@ -167,7 +168,7 @@ class TelegramSource(Source):
         times = []
         for post in posts[:MAX_POSTS]:
             when = _first(post, f".//a[{_has_class('tgme_widget_message_date')}]//time/@datetime")
-            when = _iso(str(when)) if when is not None else None
+            when = iso_utc_text(str(when)) if when is not None else None  # Telegram writes UTC with an offset
             if when:
                 times.append(when)
             post_id = str(post.get("data-post"))
@@ -245,14 +246,3 @@ class TelegramSource(Source):
                 out.leads.append(host)
 
 
-def _iso(value: str) -> str | None:
-    """'2023-03-01T08:15:00+00:00' -> '2023-03-01T08:15:00Z' (Telegram writes UTC with an offset)."""
-    from datetime import datetime, timezone
-
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
