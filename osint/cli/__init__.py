@@ -49,9 +49,9 @@ app.add_typer(enrich_cmd.import_app, name="import", help="Import evidence export
 app.command("enrich", help="Query every source about the case; store the answers.")(enrich_cmd.enrich)
 app.command("sources", help="List sources, endpoints, credentials and limits.")(sources_cmd.sources)
 app.command("graph", help="Build the graph; export it (GEXF, STIX, MISP...).")(graph_cmd.graph)
-app.command("attribute", help="Check each claim against independent evidence.")(graph_cmd.attribute)
+app.command("attribute", help="Judge each claim of the case against the evidence.")(graph_cmd.attribute)
 app.command("report", help="Write a self-contained HTML report (Chinese or English).")(report_cmd.report)
-app.command("explain", help="Shortest evidence paths between two nodes.")(graph_cmd.explain)
+app.command("explain", help="Evidence paths between two nodes, by attribute's rules.")(graph_cmd.explain)
 app.add_typer(store_cmd.app, name="store", help="Create or upgrade the evidence store's tables.")
 app.command("requests", help="Who holds the records; draft requests (zh/en).")(
     requests_cmd.requests)
