@@ -5,25 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Node kinds, in the investigator's words. The graph colours and the exports key off these.
-NODE_KINDS = (
-    "incident", "brand", "company", "person", "address", "region", "domain", "ip",
-    "netblock", "asn", "org", "registrar", "nameserver", "email", "account", "url",
-    "certificate", "sshkey", "service", "ct_log", "crypto_address", "icp_filing", "phone",
-    "tracker", "favicon", "copyright", "page_title",
-)
+# Node kinds (and the kinds the engine can ask about) are the vocabulary's; facts and their
+# readers import them from here as they always have.
+from .vocabulary import ENRICHABLE_KINDS, NODE_KINDS, node_id, split_node_id
 
-# Entity kinds the enrichment engine can ask about.
-ENRICHABLE_KINDS = ("ip", "domain", "email", "url", "nameserver", "company")
-
-
-def node_id(kind: str, value: str) -> str:
-    return f"{kind}:{value}"
-
-
-def split_node_id(nid: str) -> tuple[str, str]:
-    kind, _, value = nid.partition(":")
-    return kind, value
+__all__ = ["ENRICHABLE_KINDS", "NODE_KINDS", "Fact", "node_id", "split_node_id"]
 
 
 @dataclass(frozen=True)

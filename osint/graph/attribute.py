@@ -48,19 +48,13 @@ import networkx as nx
 
 from ..facts import split_node_id
 from ..sources.gaps import explain_gaps
+from ..vocabulary import HUB_KINDS, IDENTITY_RELATIONS, LEAD_KINDS, WEAK_RELATIONS
 from .messages import ClaimRef, Message
 
 MAX_HOPS = 6
 PATHS_PER_CLAIM = 5
 HOP_PENALTY = 0.05  # among equally confident paths, prefer the shorter
 NOT_INDEPENDENT = frozenset({"case", "uscc", "cn-registry"})
-IDENTITY_RELATIONS = ("website_of", "uses_email", "account_of")
-# has_title: two sites with the same title (a copycat, a template) are not one operator; a title that
-# names the brand or company does count, through its `names` edge.
-WEAK_RELATIONS = frozenset({"located_in", "in_district", "shares_district", "announced_by", "in_netblock",
-                            "operated_by", "registered_with", "caa_issuer", "abuse_contact", "has_title"})
-HUB_KINDS = frozenset({"region", "registrar", "incident"})
-LEAD_KINDS = ("ip", "domain", "email", "company", "org", "crypto_address", "icp_filing", "account")
 STATUSES = ("corroborated", "supported_via_claim", "linked_to_each_other", "contradicted", "uncorroborated")
 
 

@@ -14,31 +14,18 @@ from ..case.normalize import domain_display, email_display, url_display
 from ..facts import Fact, split_node_id
 from ..sources.indicators import possible_homograph
 from ..textnorm import is_han, person_pinyin, to_pinyin
+from ..vocabulary import DEFAULT_CONFIDENCE, RELATIONS
 from .names import derive_names, texts_of
 
 CASE_SOURCE = "case"  # the case file itself: never counted as independent corroboration
-DEFAULT_CONFIDENCE = 0.5
-# How far one source's word on one relation goes, before any corroboration. Specific rules
-# (source, relation) first, then the relation's default, then DEFAULT_CONFIDENCE.
-SOURCE_RELATION_CONFIDENCE = {
-    ("dns", "resolves_to"): 0.9, ("pdns", "resolves_to"): 0.9, ("dns", "ptr"): 0.8, ("pdns", "ptr"): 0.8,
-    ("shodan", "ptr"): 0.7, ("whois", "registrant"): 0.7, ("whois", "uses_email"): 0.7,
-    ("rdap", "uses_email"): 0.7, ("whois", "nameserver"): 0.85, ("shodan", "operated_by"): 0.6,
-    ("shodan", "located_in"): 0.6, ("ct", "certificate_names"): 0.95, ("shodan", "certificate_names"): 0.9,
-}
-RELATION_CONFIDENCE = {
-    "resolves_to": 0.9, "ptr": 0.8, "nameserver": 0.9, "mail_server": 0.9, "spf_includes": 0.85,
-    "spf_allows": 0.85, "dmarc_reports_to": 0.85, "caa_issuer": 0.85, "registered_with": 0.9,
-    "registrant": 0.7, "uses_email": 0.7, "abuse_contact": 0.8, "phone_of": 0.7, "in_netblock": 0.9,
-    "announced_by": 0.9, "operated_by": 0.8, "located_in": 0.6, "has_service": 0.8,
-    "serves_certificate": 0.85, "certificate_names": 0.9, "serves_ssh_key": 0.9, "mentions": 0.5,
-    "links_to": 0.6, "hosted_on": 0.9, "legal_representative_of": 0.9, "registered_at": 0.9,
-    "in_district": 0.9, "shares_name_stem": 0.4, "shares_district": 0.2, "names": 0.8,
-}
+# How far one source's word on one relation goes, before any corroboration: the vocabulary's
+# (source, relation) rules first, then the relation's default, then DEFAULT_CONFIDENCE.
+SOURCE_RELATION_CONFIDENCE = {(source, r.name): c for r in RELATIONS.values() for source, c in r.by_source.items()}
+RELATION_CONFIDENCE = {r.name: r.confidence for r in RELATIONS.values() if r.confidence is not None}
 CLAIM_CONFIDENCE = 0.3  # an allegation, until evidence says more
 # Facts the case file itself states about its companies (copied from the registry), and the
 # district a credit code encodes.
-CASE_FACT_CONFIDENCE = {"legal_representative_of": 0.8, "registered_at": 0.8, "in_district": 0.9}
+CASE_FACT_CONFIDENCE = {r.name: r.case_confidence for r in RELATIONS.values() if r.case_confidence is not None}
 SIMILAR_NAME_FACTOR = 0.8  # similar_name: the name-match score x 0.8
 SSH_KEY_SHARED_LIMIT = 25  # more IPs than this behind one host key: a default image, not one operator
 
