@@ -14,7 +14,8 @@ from ..case.normalize import domain_display, email_display, url_display
 from ..facts import Fact, split_node_id
 from ..sources.indicators import possible_homograph
 from ..textnorm import is_han, person_pinyin, to_pinyin
-from ..vocabulary import DEFAULT_CONFIDENCE, RELATIONS
+from ..vocabulary import (DEFAULT_CONFIDENCE, RELATIONS, address_id, brand_id, company_id, incident_id, ip_id,
+                          person_id, region_id)
 from .names import derive_names, texts_of
 
 CASE_SOURCE = "case"  # the case file itself: never counted as independent corroboration
@@ -202,7 +203,7 @@ def _owner_ip(g: nx.MultiDiGraph, node: str) -> str | None:
         if data.get("kind") == "has_service" and pred.startswith("ip:"):
             return pred
     host = value.rpartition(":")[0]  # service:<ip>:<port>/<proto>
-    return f"ip:{host}" if host else None
+    return ip_id(host) if host else None
 
 
 def _derive_same_ssh_key(g: nx.MultiDiGraph) -> None:
@@ -277,7 +278,7 @@ def add_case(g: nx.MultiDiGraph, case: Any) -> datetime | None:
     the main incident (UTC), which bounds `at_incident`."""
     for inc in getattr(case, "incidents", None) or ([case.incident] if getattr(case, "incident", None) else []):
         when = inc.time.isoformat(sep=" ", timespec="minutes") if inc.time else inc.period
-        _case_node(g, f"incident:{inc.id}", label=" ".join(x for x in (inc.exchange, "incident", when) if x),
+        _case_node(g, incident_id(inc.id), label=" ".join(x for x in (inc.exchange, "incident", when) if x),
                    time=iso_utc(inc.time) if inc.time else None, time_as_written=inc.time, period=inc.period,
                    incident_kind=inc.kind, exchange=inc.exchange, victim=inc.victim, assets=list(inc.assets),
                    losses=[f"{loss.amount} {loss.currency}" for loss in inc.losses],
@@ -285,7 +286,7 @@ def add_case(g: nx.MultiDiGraph, case: Any) -> datetime | None:
                    standing=inc.standing)
     for brand in case.brands:
         broker = getattr(brand, "broker", None)
-        _case_node(g, f"brand:{brand.id}", label=brand.name, name_zh=brand.name_zh,
+        _case_node(g, brand_id(brand.id), label=brand.name, name_zh=brand.name_zh,
                    pinyin=brand.name_pinyin, description=getattr(brand, "description", None),
                    founded=getattr(brand, "founded", None), location=getattr(brand, "location", None),
                    broker_exchange=broker and broker.exchange, broker_program=broker and broker.program,
@@ -293,23 +294,23 @@ def add_case(g: nx.MultiDiGraph, case: Any) -> datetime | None:
                    source=getattr(brand, "source", None), standing=getattr(brand, "standing", None))
     for co in case.companies:
         decoded = co.decoded
-        cid = f"company:{co.uscc or co.name}"
+        cid = company_id(co.uscc or co.name)
         _case_node(g, cid, label=co.name, pinyin=co.name_pinyin, uscc=co.uscc, status=co.status,
                    status_as_written=getattr(co, "status_as_written", None), founded=co.founded,
                    deregistered=co.deregistered, abnormal_operations=co.abnormal_operations,
                    notes=getattr(co, "notes", None), source=co.source, standing=co.standing,
                    first_seen=co.founded, last_seen=co.deregistered)
         if co.legal_representative:
-            pid = f"person:{co.legal_representative}"
+            pid = person_id(co.legal_representative)
             original = getattr(co, "legal_representative_original", None)
             _case_node(g, pid, label=co.legal_representative, pinyin=co.legal_representative_pinyin,
                        as_written=original if original != co.legal_representative else None)
             _case_edge(g, pid, "legal_representative_of", cid, co.source, co.standing)
         if co.address:
-            _case_node(g, f"address:{co.address}", label=co.address)
-            _case_edge(g, cid, "registered_at", f"address:{co.address}", co.source, co.standing)
+            _case_node(g, address_id(co.address), label=co.address)
+            _case_edge(g, cid, "registered_at", address_id(co.address), co.source, co.standing)
         if decoded is not None and decoded.division_code:
-            rid = f"region:{decoded.division_code}"
+            rid = region_id(decoded.division_code)
             _case_node(g, rid, label=decoded.division_name or decoded.division_code,
                        province=getattr(decoded, "province_name", None))
             _case_edge(g, cid, "in_district", rid, co.source, co.standing, sources="uscc")

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 import networkx as nx
 
 from ..facts import split_node_id
+from ..vocabulary import brand_id, incident_id
 
 ROLE_ORDER = ("exchange", "hosting", "registrar", "ca", "platform")
 PLATFORM_NAMES = {"x": "X (Twitter)", "telegram": "Telegram", "youtube": "YouTube", "google_play": "Google Play",
@@ -322,7 +323,7 @@ def _exchange(c: _Collector, case: Any, g: nx.MultiDiGraph) -> None:
     h = c.holder(f"exchange:{name}", name, "exchange")
     if inc.source:
         h.case_sources.append(str(inc.source))
-    node = f"incident:{inc.id}"
+    node = incident_id(inc.id)
     when = _utc(inc.time.isoformat()) if getattr(inc, "time", None) else None
     h.identifiers.append(Identifier(node=node, kind="incident", value=" ".join(
         x for x in (name, inc.kind, when or getattr(inc, "period", None)) if x), in_case=True, first_seen=when,
@@ -339,7 +340,7 @@ def _exchange(c: _Collector, case: Any, g: nx.MultiDiGraph) -> None:
         broker = getattr(brand, "broker", None)
         if broker and low in str(broker.exchange).lower():
             h.case_sources.append(str(broker.source))
-            h.identifiers.append(Identifier(node=f"brand:{brand.id}", kind="brand", value=brand.name, in_case=True,
+            h.identifiers.append(Identifier(node=brand_id(brand.id), kind="brand", value=brand.name, in_case=True,
                                             how=["broker"], case_sources=[str(broker.source)]))
 
 
