@@ -181,7 +181,8 @@ class ArchiveSource(Source):
     description = ("Web archives (Wayback CDX, Memento TimeMaps): what pages said in the past, "
                    "dated by capture time")
     consumes = ("url", "domain")
-    produces = ("url", "domain", "ip", "email", "company", "icp_filing", "crypto_address")
+    produces = WebSource.produces  # a capture is read as the web source reads a page
+    emits = WebSource.emits + ("redirects_to", "missing_from")
     needs_key = False
     key_env = None
     default_endpoint = CDX_URL

@@ -28,6 +28,7 @@ class ASNSource(AddressSource):
     description = "Origin AS, announced prefix and AS name from Team Cymru's DNS interface"
     consumes = ("ip",)
     produces = ("asn", "netblock", "org", "region")
+    emits = ("in_netblock", "announced_by", "operated_by", "located_in")
     default_endpoint = "system-resolver"
     default_rate = 10.0
     default_burst = 10

@@ -183,6 +183,8 @@ class CNRegistrySource(Source):
     description = "Chinese company facts derived offline: districts, addresses, representatives, name matches"
     consumes = ("company", "org")
     produces = ("region", "address", "person", "company")
+    emits = ("similar_name", "legal_representative_of", "registered_at", "in_district", "shares_district",
+             "shares_name_stem")
     needs_key = False
     key_env = None
     default_endpoint = "local"

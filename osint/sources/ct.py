@@ -54,6 +54,7 @@ class CTSource(Source):
     description = "Certificate Transparency logs via crt.sh: certificates issued for a domain and its subdomains"
     consumes = ("domain", "org")
     produces = ("certificate", "domain", "org")
+    emits = ("certificate_names", "certificate_subject")
     needs_key = False
     key_env = None
     default_endpoint = CRTSH_URL

@@ -76,6 +76,8 @@ class DNSSource(Source):
     description = "DNS records (A/AAAA/CNAME/MX/NS/TXT/SOA/CAA, SPF, DMARC, PTR) from a resolver"
     consumes = ("domain", "nameserver", "ip")
     produces = ("domain", "ip", "netblock", "nameserver", "email", "org")
+    emits = ("resolves_to", "ptr", "nameserver", "mail_server", "spf_includes", "spf_allows", "dmarc_reports_to",
+             "caa_issuer")
     default_endpoint = "system-resolver"
     default_rate = 20.0
     default_burst = 20

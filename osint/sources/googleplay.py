@@ -88,6 +88,7 @@ class GooglePlaySource(Source):
     description = "Google Play: an app's listing (developer, e-mail, website, address), the developer's apps"
     consumes = ("account",)
     produces = ("account", "org", "email", "url", "domain", "address", "region")
+    emits = ("developed_by", "links_to", "hosted_on", "uses_email", "registered_at", "located_in")
     needs_key = False
     key_env = None
     default_endpoint = "https://play.google.com"

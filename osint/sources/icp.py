@@ -266,6 +266,7 @@ class ICPSource(Source):
     description = "ICP filings (备案): the company behind a site, the domains a filing covers"
     consumes = ("domain", "icp_filing", "company", "org")
     produces = ("icp_filing", "company", "org", "person", "domain")
+    emits = ("icp_filed_by", "icp_covers")
     needs_key = False
     key_env = None
     default_endpoint = "(none: set sources.icp.endpoint, or `osint import icp FILE`)"

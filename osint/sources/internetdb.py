@@ -30,6 +30,7 @@ class InternetDBSource(Source):
     description = "Shodan InternetDB (keyless): open ports, host names, CPEs and CVEs of an IP"
     consumes = ("ip",)
     produces = ("service", "domain")
+    emits = ("has_service", "ptr")
     needs_key = False
     key_env = None
     default_endpoint = INTERNETDB_URL

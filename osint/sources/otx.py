@@ -33,6 +33,7 @@ class OTXSource(Source):
     description = "AlienVault OTX passive DNS (keyless): co-hosted names of an IP, past addresses of a domain"
     consumes = ("ip", "domain")
     produces = ("domain", "ip")
+    emits = ("resolves_to",)
     needs_key = False
     key_env = None
     default_endpoint = OTX_URL

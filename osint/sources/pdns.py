@@ -272,6 +272,7 @@ class PassiveDNSSource(Source):
     description = "Passive DNS history (CIRCL, Mnemonic): past resolutions of names and of IPs, with dates"
     consumes = ("domain", "ip")
     produces = ("domain", "ip", "nameserver")
+    emits = ("resolves_to", "ptr", "nameserver", "mail_server")
     needs_key = False  # Mnemonic answers without a key; CIRCL is asked only with credentials
     key_env = "CIRCL_PDNS_USER"
     default_endpoint = CIRCL_URL

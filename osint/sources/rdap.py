@@ -34,6 +34,7 @@ class RDAPSource(AddressSource):
     description = "RDAP (RFC 9083) for IP addresses at the regional registries: netblock, holder, abuse contact"
     consumes = ("ip",)
     produces = ("netblock", "org", "email", "region")
+    emits = ("in_netblock", "operated_by", "located_in", "abuse_contact", "uses_email")
     default_endpoint = RIR_RDAP[START_REGISTRY]["ip_url"].removesuffix("ip/{0}")
     default_rate = 1.0  # the RIRs rate-limit RDAP per client address
     default_burst = 3

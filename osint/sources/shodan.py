@@ -165,6 +165,8 @@ class ShodanSource(Source):
     description = "Shodan host data: open services, TLS certificates, SSH keys, operator and location of an IP"
     consumes = ("ip", "favicon", "certificate", "page_title")  # the last three: search pivots
     produces = ("service", "certificate", "sshkey", "domain", "org", "asn", "region", "favicon", "ip")
+    emits = ("ptr", "announced_by", "operated_by", "located_in", "has_service", "serves_certificate",
+             "certificate_names", "certificate_subject", "serves_ssh_key", "has_favicon")
     needs_key = True
     key_env = "SHODAN_API_KEY"
     default_endpoint = SHODAN_URL

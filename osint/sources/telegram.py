@@ -96,6 +96,7 @@ class TelegramSource(Source):
     description = "Telegram: a public channel's web preview (t.me/s/<name>): posts, links, handles"
     consumes = ("account",)
     produces = ("account", "url", "domain", "ip", "email", "company", "crypto_address", "icp_filing")
+    emits = ("mentions", "links_to")
     needs_key = False
     key_env = None
     default_endpoint = "https://t.me"

@@ -163,6 +163,7 @@ class WebSource(Source):
     consumes = ("url", "domain")
     produces = ("url", "domain", "ip", "email", "company", "icp_filing", "crypto_address", "tracker", "favicon",
                 "copyright", "page_title")
+    emits = ("hosted_on", "links_to", "mentions", "uses_tracker", "has_favicon", "shows_copyright", "has_title")
     needs_key = False
     key_env = None
     default_endpoint = "http://"  # pages are fetched wherever they are

@@ -76,6 +76,7 @@ class WhoisSource(Source):
     description = "Domain WHOIS (RFC 3912): registrar, registrant, contacts, name servers, dates"
     consumes = ("domain",)
     produces = ("registrar", "org", "person", "email", "nameserver", "region")
+    emits = ("registered_with", "registrant", "uses_email", "abuse_contact", "nameserver", "located_in")
     default_endpoint = IANA
     default_rate = 0.5  # WHOIS servers throttle hard and ban eagerly
     default_burst = 2

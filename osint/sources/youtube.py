@@ -106,6 +106,7 @@ class YouTubeSource(Source):
     description = "YouTube: a channel's public about page: title, description, links, country, joined"
     consumes = ("account",)
     produces = ("account", "url", "domain", "ip", "email", "region", "company")
+    emits = ("mentions", "links_to", "hosted_on", "located_in")
     needs_key = False
     key_env = None
     default_endpoint = "https://www.youtube.com"
