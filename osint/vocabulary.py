@@ -183,6 +183,26 @@ def edge_colour(relation: str, *, claim: bool = False) -> str:
     return found.colour if found else EVIDENCE_EDGE_COLOUR
 
 
+
+def tables_markdown() -> str:
+    """The kind and relation tables docs/CONTRACTS.md carries (regenerate: `python -m osint.vocabulary`)."""
+    def flags(*pairs: tuple[bool, str]) -> str:
+        return ", ".join(word for on, word in pairs if on)
+
+    lines = ["| Kind | 中文 | Colour | Role in attribution |", "|---|---|---|---|"]
+    lines += [f"| `{k.name}` | {k.zh} | `{k.colour}` | "
+              f"{flags((k.hub, 'hub: no path passes through'), (k.lead, 'reported as a lead'), (k.enrichable, 'enrichable'))} |"
+              for k in _KINDS]
+    lines += ["", "| Relation | 中文 | Confidence | Role in attribution |", "|---|---|---|---|"]
+    for r in _RELATIONS:
+        conf = "" if r.confidence is None else f"{r.confidence:g}"
+        if r.by_source:
+            conf += " (" + ", ".join(f"{s} {c:g}" for s, c in sorted(r.by_source.items())) + ")"
+        role = flags((r.weak, "weak: never a link"), (r.identity, "identity claim"), (r.derived, "derived by the graph"),
+                     (r.hop, "path hop, not an edge"))
+        lines.append(f"| `{r.name}` | {r.zh} | {conf} | {role} |")
+    return "\n".join(lines) + "\n"
+
 # -- node ids ------------------------------------------------------------------------------------
 
 def node_id(kind: str, value: str) -> str:
@@ -302,3 +322,9 @@ def page_title_id(title: str) -> str:
 
 def ct_log_id(name: str) -> str:
     return f"ct_log:{name}"
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates the tables of docs/CONTRACTS.md
+    import sys
+
+    sys.stdout.write(tables_markdown())
