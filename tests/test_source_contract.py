@@ -4,7 +4,6 @@ and, on the whole lab world, that what each parser produces is what its source d
 from __future__ import annotations
 
 import ast
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,8 +93,7 @@ def test_a_source_that_needs_a_key_says_how_to_give_it():
 def lab_parses(tmp_path_factory):
     """source -> (relations, node kinds) its parses hold, after `osint enrich` of the lab case against
     the whole lab world; and the graph built from that store."""
-    from conftest import SITECUSTOMIZE_DIR
-    from lab import socket_guard
+    from conftest import lab_env
 
     from osint.case import load_case
     from osint.graph.build import build_graph
@@ -106,14 +104,8 @@ def lab_parses(tmp_path_factory):
     lab = start_lab()
     try:
         cfg = lab.write_config(work / "osint.toml", store_path)
-        env = dict(os.environ)
-        for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "SHODAN_API_KEY"):
-            env.pop(k, None)
-        env.update(lab.env())
-        env["PYTHONPATH"] = os.pathsep.join([str(SITECUSTOMIZE_DIR), str(REPO)])
-        env[socket_guard.ENV_SWITCH] = "1"
         done = subprocess.run([sys.executable, "-m", "osint", "--config", str(cfg), "enrich", "--case", str(CASE)],
-                              env=env, cwd=work, capture_output=True, text=True, timeout=500)
+                              env=lab_env(lab), cwd=work, capture_output=True, text=True, timeout=500)
         assert done.returncode in (0, 1), done.stderr
     finally:
         stop_lab(lab)
