@@ -22,7 +22,7 @@ import lxml.etree
 import lxml.html
 
 from ..case.normalize import NormalizeError, normalize_email, normalize_url
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError, Source
 from .telegram import require_html

@@ -11,7 +11,7 @@ from ipwhois.exceptions import BaseIpwhoisException, InvalidEntityObject
 from ipwhois.rdap import RDAP, RIR_RDAP, _RDAPEntity
 from ipwhois.whois import RIR_WHOIS
 
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError
 from .netcommon import AddressSource, OfflineNet, email_node, ip_node, reserved_nodes

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from shodan.helpers import get_ip
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from .certsubject import subject_org
 from .fingerprints import DEFAULT_FAVICONS

@@ -12,7 +12,7 @@ import lxml.etree
 import lxml.html
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_email, normalize_ip, normalize_url
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, Source
 from .fingerprints import declared_icon, default_favicons, favicon_parsed, image_kind, page_fingerprints

@@ -10,7 +10,7 @@ from whois.exceptions import WhoisDomainNotFoundError, WhoisError
 from whois.parser import WhoisEntry, cast_date
 from whois.whois import NICClient
 
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, Source
 from .netcommon import domain_name, email_node, is_hostname, registrable_domain
