@@ -31,3 +31,7 @@ class StoreError(OsintError):
 
 class OutputError(OsintError):
     """An output file (export, report, bundle) cannot be written."""
+
+
+class ParseError(Exception):
+    """The answer could not be read into facts."""

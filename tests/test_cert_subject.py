@@ -12,7 +12,7 @@ from lab.world import shodan as world
 
 from osint.case import load_case
 from osint.config import Secret
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.graph.build import build_graph
 from osint.sources.certsubject import subject_fields, subject_org
 from osint.sources.base import Parsed

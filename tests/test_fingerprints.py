@@ -11,7 +11,7 @@ from lab.world import CASE
 from lab.world import web as world
 
 from osint.case import load_case
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.graph import attribute
 from osint.graph.build import build_graph
 from osint.sources.fingerprints import copyright_line, declared_icon, favicon_hash, trackers

@@ -26,7 +26,7 @@ from lab.world import to_toml
 from lab.world.whois import DATA as WHOIS_DATA
 from osint.case import load_case
 from osint.config import EnrichSettings, Secret, SourceSettings, load_settings
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.engine.run import Enricher
 from osint.export import export
 from osint.graph import build_graph

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from osint.engine.limits import Breaker, TokenBucket, backoff
+from osint.transport.limits import Breaker, TokenBucket, backoff
 from osint.store import Outcome
 
 

@@ -40,7 +40,7 @@ from osint.case import normalize as norm
 from osint.case.loader import _ALL_KEYS
 from osint.case.model import Case
 from osint.case.uscc import AUTHORITIES, CHARSET, USCCError, check_char, clean_uscc, decode_uscc, org_check_char
-from osint.engine.execute import parse_stored, record
+from osint.transport.pipeline import parse_stored, record
 from osint.errors import ExitStatus, OsintError
 from osint.export import FORMATS, export
 from osint.facts import NODE_KINDS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lab.world import archive as world
 
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.archive import ArchiveSource, Capture, choose, read_cdx, read_timemap, ts_iso
 from osint.store import EvidenceStore, Outcome
 from source_helpers import clear_env_proxies, facts, lab_with, make_source
@@ -199,7 +199,7 @@ def test_a_captured_file_is_kept_but_not_read_as_a_page(lab):
 
 from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
 
-from osint.engine.execute import parse_stored  # noqa: E402
+from osint.transport.pipeline import parse_stored  # noqa: E402
 from osint.sources.base import ParseError  # noqa: E402
 
 _CELL = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20),

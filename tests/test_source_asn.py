@@ -10,7 +10,7 @@ from lab import Fault
 from lab.world.asn import ZONE
 from lab.world.dns import load_records
 from osint.config import EnrichSettings, SourceSettings
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.asn import ASNSource
 from osint.sources.base import ParseError, SourceContext
 from osint.store import EvidenceStore, Outcome

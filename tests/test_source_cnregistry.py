@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from osint.case import load_case
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.cnregistry import CNRegistrySource, name_similarity, name_stem
 from osint.store import EvidenceStore, Outcome
 from source_helpers import edges, make_source

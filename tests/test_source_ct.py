@@ -7,7 +7,7 @@ import time
 import pytest
 from lab.world import ct as world
 
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.ct import CTSource
 from osint.sources.netcommon import registrable_domain
 from osint.store import EvidenceStore, Outcome

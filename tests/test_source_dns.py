@@ -11,7 +11,7 @@ import pytest
 from lab import Fault
 from lab.world.dns import ZONE, load_records
 from osint.config import EnrichSettings, SourceSettings
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources import dns as dns_source
 from osint.sources.base import ParseError, SourceContext
 from osint.sources.dns import DNSSource, cymru_asn_name, cymru_origin_name

@@ -9,7 +9,7 @@ from lab.world import google_play as world
 
 from osint.case import load_case
 from osint.config import load_settings
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.engine.run import Enricher
 from osint.graph import attribute as attr
 from osint.graph.build import build_graph

@@ -14,7 +14,7 @@ from lab.world import icp as icp_world
 from lab.world import web as web_world
 
 from osint.case import load_case
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.graph import attribute
 from osint.graph.build import build_graph
 from osint.importers.icp import ImportFormatError, import_icp_file

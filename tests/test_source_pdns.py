@@ -9,7 +9,7 @@ import pytest
 from lab.world import pdns as world
 
 from osint.config import EnrichSettings, Secret
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.pdns import PassiveDNSSource, PdnsRecord, parse_time, read_cof, records_to_parsed
 from osint.store import EvidenceStore, Outcome
 from osint.transport.policy import AddressPolicy

@@ -7,7 +7,7 @@ import pytest
 from lab.world import internetdb as idb_world
 from lab.world import otx as otx_world
 
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.internetdb import InternetDBSource
 from osint.sources.otx import OTXSource
 from osint.store import EvidenceStore, Outcome

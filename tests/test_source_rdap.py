@@ -12,7 +12,7 @@ import pytest
 from lab import Fault, Response
 from lab.world.rdap import DATA
 from osint.config import EnrichSettings, SourceSettings
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.base import SourceContext
 from osint.sources.rdap import RDAPSource
 from osint.store import EvidenceStore, Outcome

@@ -8,7 +8,7 @@ import pytest
 from lab.world import shodan as world
 
 from osint.config import Secret
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.shodan import ShodanSource, san_dns_names, san_from_der_certificate
 from osint.store import EvidenceStore, Outcome
 from osint.transport.policy import AddressPolicy

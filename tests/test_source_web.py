@@ -7,7 +7,7 @@ import time
 import pytest
 from lab.world import web as world
 
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.web import WebSource
 from osint.store import EvidenceStore, Outcome
 from osint.transport.base import Query

@@ -10,7 +10,7 @@ import pytest
 from lab import Fault, LabWhoisServer
 from lab.world.whois import DATA, answers
 from osint.config import EnrichSettings, SourceSettings
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.base import SourceContext
 from osint.sources.whois import WhoisSource
 from osint.store import EvidenceStore, Outcome

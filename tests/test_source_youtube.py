@@ -7,7 +7,7 @@ from lab.world import CASE
 from lab.world import youtube as world
 
 from osint.case import load_case
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.graph import attribute as attr
 from osint.graph.build import build_graph
 from osint.sources.youtube import YouTubeSource, joined_date, real_url

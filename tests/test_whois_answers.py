@@ -10,7 +10,7 @@ import pytest
 
 from lab import LabWhoisServer
 from osint.config import EnrichSettings, SourceSettings
-from osint.engine.execute import ask_once
+from osint.transport.pipeline import ask_once
 from osint.sources.base import SourceContext
 from osint.sources.whois import WhoisSource
 from osint.sources.whois_answers import is_no_record, is_throttled

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from ..config import Settings
 from ..sources import Source, SourceContext, registered_sources
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Query, redact
 from ..transport.policy import AddressPolicy
-from .execute import fetch
+from ..transport.pipeline import fetch
 
 SAMPLES = {"domain": "domain:example.com", "ip": "ip:1.1.1.1", "url": "url:http://example.com/"}
 # crt.sh's answer for %.example.com runs to megabytes; a name with no certificates is answered at once.

@@ -6,8 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -15,18 +14,15 @@ from typing import Any, Callable
 from ..config import Settings
 from ..errors import ConfigError, ExitStatus
 from ..facts import split_node_id
-from ..sources import Parsed, ParseError, Source, SourceContext, registered_sources
-from ..store import EvidenceStore, Outcome
+from ..sources import Source, SourceContext, registered_sources
+from ..store import EvidenceStore
 from ..store.evidence import StoreUnreachable
-from ..transport.base import Fetched, Query
+from ..transport.base import Outcome, Query
+from ..transport.pipeline import CACHED, NOT_ASKED, QuestionPipeline
 from ..transport.policy import AddressPolicy
-from ..store.writer import BatchWriter, RowRefused
-from .execute import fetch, observation_fields, parse_stored
-from .limits import TRANSIENT, Breaker, TokenBucket, backoff
 
 log = logging.getLogger("osint.enrich")
 
-MAX_RETRY_WAIT = 60.0  # a Retry-After longer than this ends the question for this run
 MAX_FOLLOWUP_CHAIN = 5
 WORKERS_PER_SLOT = 2  # workers per fetch slot of a source
 
@@ -131,12 +127,10 @@ class Enricher:
         self.policy = AddressPolicy(allow_private=settings.enrich.allow_private)
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
         self.report = RunReport(self.run_id, {s.name: SourceStats() for s in self.sources}, skipped)
-        self.breaker = Breaker()
         self._asked: set[tuple[str, str]] = set()
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
-        self._cache: dict[str, dict[str, tuple[int, str]]] = {}
+        self._enrichable = {k for s in self.sources for k in s.consumes} | {"email"}
 
-    # -- the frontier ------------------------------------------------------------------
+    # -- the run -----------------------------------------------------------------------
 
     def seeds(self) -> list[str]:
         nodes = [i.node_id for i in self.case.indicators() if i.kind in ("ip", "domain", "email", "url")]
@@ -168,196 +162,127 @@ class Enricher:
             log.debug("could not record the run as %s", status, exc_info=True)
 
     async def _run(self) -> None:
-        for src in self.sources:
-            if not self.refresh:
-                self._cache[src.name] = self.store.latest_answers(src.name)
-        workers = min(64, max(4, sum(min(s.concurrency, self.concurrency) for s in self.sources)))
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="osint-fetch")
-        self._sems = {s.name: asyncio.Semaphore(min(s.concurrency, self.concurrency)) for s in self.sources}
-        self.writer = BatchWriter(self.store, asyncio.get_running_loop())
-        try:
-            seen: set[str] = set()
-            level = self.seeds()
-            for depth in range(self.depth + 1):
-                level = [n for n in level if n not in seen]
-                if not level:
-                    break
-                seen.update(level)
-                self.report.depth_reached = depth
-                leads_by_pivot = await self._enrich_level(level, depth)
-                level = self._next_level(leads_by_pivot, seen) if depth < self.depth else []
-            self.report.nodes = len(seen)
-        finally:
-            await self.writer.close()
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        pipeline = QuestionPipeline(self.store, self.run_id, policy=self.policy, concurrency=self.concurrency,
+                                    refresh=self.refresh, offline=self.offline,
+                                    on_retry=lambda src: self._event(src, "retry"))
+        async with pipeline.open(self.sources) as self.pipeline:
+            await self._frontier()
 
-    async def _enrich_level(self, nodes: list[str], depth: int) -> dict[str, list[str]]:
-        # A queue of questions per source, asked by a few workers per source: a task per question, all
-        # created at once, kept a suspended question (and, once fetched, its raw answer waiting for the
-        # store) for every question of the level, so memory grew with the case.
-        queues: dict[str, deque[tuple[str, Query]]] = {src.name: deque() for src in self.sources}
-        for node in nodes:
-            for pivot in _pivots(node):
-                kind, _ = split_node_id(pivot)
-                for src in self.sources:
-                    if kind not in src.consumes:
-                        continue
-                    for q in src.queries(pivot, depth):
-                        if (src.name, q.key) in self._asked:
-                            continue
-                        self._asked.add((src.name, q.key))
-                        self.report.stats[src.name].planned += 1
-                        queues[src.name].append((node, q))
-        for name, st in self.report.stats.items():
-            self.on_event({"type": "planned", "source": name, "total": st.planned})
-        leads: dict[str, list[str]] = {}
+    # -- the frontier ------------------------------------------------------------------
+    #
+    # A node's questions go to its sources' queues as soon as the node is found, and an answer's leads become
+    # nodes one depth further as soon as that answer is parsed: a follow-up never waits for the slowest source's
+    # tail on other nodes of the same depth (there is no level barrier). The guards count per pivot, over all
+    # of its answers: past `max_new_per_pivot` new nodes the rest are dropped (the first answered are
+    # followed; within one answer, in sorted order), and past `shared_infra_threshold` the pivot is recorded
+    # as shared infrastructure and nothing more is followed from it.
 
-        async def work(src: Source, queue: deque[tuple[str, Query]]) -> None:
-            while queue:
-                node, q = queue.popleft()
-                leads.setdefault(node, []).extend(await self._ask(src, q, 0))
+    async def _frontier(self) -> None:
+        self._queues: dict[str, asyncio.Queue] = {src.name: asyncio.Queue() for src in self.sources}
+        self._depth_of: dict[str, int] = {}
+        self._fresh: dict[str, set[str]] = {}  # pivot -> the new nodes its answers named
+        self._followed: Counter = Counter()  # pivot -> how many of them became nodes
+        self._outstanding = 0
+        for node in self.seeds():
+            self._plan(node, 0)
+        self._finish_if_done()
+
+        async def work(src: Source) -> None:
+            queue = self._queues[src.name]
+            while (item := await queue.get()) is not None:
+                node, q = item
+                await self._ask(src, q, node, 0)
+                self._outstanding -= 1
+                self._finish_if_done()
 
         # Twice the source's fetch slots: a worker waiting for the store or for a retry leaves its slot to another.
-        await asyncio.gather(*(work(src, queues[src.name]) for src in self.sources
-                               for _ in range(WORKERS_PER_SLOT * min(src.concurrency, self.concurrency))))
-        return leads
+        await asyncio.gather(*(work(src) for src in self.sources
+                               for _ in range(WORKERS_PER_SLOT * self.pipeline.slots(src))))
+        self.report.nodes = len(self._depth_of)
+        self.report.leads_dropped = sum(len(f) - self._followed[p] for p, f in self._fresh.items())
 
-    def _next_level(self, leads_by_pivot: dict[str, list[str]], seen: set[str]) -> list[str]:
-        enrichable = {k for s in self.sources for k in s.consumes} | {"email"}
-        nxt: list[str] = []
+    def _plan(self, node: str, depth: int) -> None:
+        """Put a node's questions in its sources' queues (again, if it is now found nearer the case)."""
+        self._depth_of[node] = depth
+        self.report.depth_reached = max(self.report.depth_reached, depth)
+        planned = Counter()
+        for pivot in _pivots(node):
+            kind, _ = split_node_id(pivot)
+            for src in self.sources:
+                if kind not in src.consumes:
+                    continue
+                for q in src.queries(pivot, depth):
+                    if (src.name, q.key) in self._asked:
+                        continue
+                    self._asked.add((src.name, q.key))
+                    planned[src.name] += 1
+                    self._queues[src.name].put_nowait((node, q))
+        for name, n in planned.items():
+            self.report.stats[name].planned += n
+            self.on_event({"type": "planned", "source": name, "total": self.report.stats[name].planned})
+        self._outstanding += sum(planned.values())
+
+    def _follow(self, pivot: str, leads: list[str]) -> None:
+        """One answer about `pivot` named `leads`: the new ones become nodes one depth further, within the guards."""
+        depth = self._depth_of[pivot]
+        if depth >= self.depth or pivot in self.report.shared_infrastructure:
+            return
+        known = self._depth_of
+        fresh = self._fresh.setdefault(pivot, set())
+        new = sorted({n for n in leads if n not in fresh and split_node_id(n)[0] in self._enrichable
+                      and not (n in known and known[n] <= depth)})
+        fresh.update(new)
         guard = self.settings.enrich
-        for pivot, found in sorted(leads_by_pivot.items()):
-            fresh = sorted({n for n in found if n not in seen and split_node_id(n)[0] in enrichable})
-            if len(fresh) > guard.shared_infra_threshold:
-                # Shared infrastructure (a hosting IP, a big name server): record, don't expand.
-                self.report.shared_infrastructure.append(pivot)
-                self.report.leads_dropped += len(fresh)
-                continue
-            if len(fresh) > guard.max_new_per_pivot:
-                self.report.leads_dropped += len(fresh) - guard.max_new_per_pivot
-                fresh = fresh[: guard.max_new_per_pivot]
-            nxt.extend(fresh)
-        return sorted(dict.fromkeys(nxt))
+        if len(fresh) > guard.shared_infra_threshold:
+            # Shared infrastructure (a hosting IP, a big name server): record, don't expand.
+            self.report.shared_infrastructure.append(pivot)
+            return
+        for node in new[: max(0, guard.max_new_per_pivot - self._followed[pivot])]:
+            self._followed[pivot] += 1
+            if known.get(node, depth + 2) > depth + 1:
+                self._plan(node, depth + 1)
 
-    # -- one question ------------------------------------------------------------------
+    def _finish_if_done(self) -> None:
+        if self._outstanding == 0:
+            for src in self.sources:
+                for _ in range(WORKERS_PER_SLOT * self.pipeline.slots(src)):
+                    self._queues[src.name].put_nowait(None)
 
-    async def _ask(self, src: Source, q: Query, chain: int) -> list[str]:
+    # -- one question and its follow-ups -------------------------------------------------
+
+    async def _ask(self, src: Source, q: Query, node: str, chain: int) -> None:
         stats = self.report.stats[src.name]
-        parsed = None
-        cached = None if self.refresh else self._cached(src, q)
-        if cached is not None:
-            obs_id, outcome = cached
-            stats.cached += 1
-            parsed = self._load_parse(src, q, obs_id)
-            self._event(src, "cached")
-        elif self.offline:
+        answer = await self.pipeline.ask(src, q)
+        if answer.how == NOT_ASKED:
             stats.not_asked += 1
             self._event(src, "not_asked")
-            return []
+            return
+        if answer.how == CACHED:
+            stats.cached += 1
+            self._event(src, "cached")
         else:
-            fetched, obs_id = await self._fetch_with_retries(src, q)
             stats.asked += 1
-            if fetched.outcome == Outcome.ANSWERED:
+            if answer.outcome == Outcome.ANSWERED:
                 stats.answered += 1
-            elif fetched.outcome == Outcome.NO_RECORD:
+            elif answer.outcome == Outcome.NO_RECORD:
                 stats.no_record += 1
             else:
-                stats.failed[str(fetched.outcome)] += 1
-                stats.first_error.setdefault(str(fetched.outcome), fetched.error or str(fetched.outcome))
-                log.info("%s %s: %s", src.name, q.key, fetched.error or fetched.outcome)
-            self._event(src, str(fetched.outcome))
-            if fetched.outcome.is_answer:
-                try:
-                    parsed = parse_stored(src, q, fetched.raw, fetched.meta)
-                except ParseError as exc:
-                    stats.parse_failed += 1
-                    self.writer.parse(obs_id, src.parser_id(), {"error": str(exc)})
-                    log.warning("%s", exc)
-                else:
-                    self.writer.parse(obs_id, src.parser_id(), parsed.to_json())
-        if parsed is None:
-            return []
-        leads = list(parsed.leads)
+                stats.failed[str(answer.outcome)] += 1
+                stats.first_error.setdefault(str(answer.outcome), answer.error or str(answer.outcome))
+                log.info("%s %s: %s", src.name, q.key, answer.error or answer.outcome)
+            self._event(src, str(answer.outcome))
+        if answer.parse_error:
+            stats.parse_failed += 1
+            log.warning("%s", answer.parse_error)
+        if answer.parsed is None:
+            return
+        self._follow(node, answer.parsed.leads)
         if chain < MAX_FOLLOWUP_CHAIN:
-            follow = [f for f in parsed.followups if (f.source or src.name, f.key) not in self._asked]
+            follow = [f for f in answer.parsed.followups if (f.source or src.name, f.key) not in self._asked]
             for f in follow:
                 self._asked.add((src.name, f.key))
                 stats.planned += 1
-            for more in await asyncio.gather(*(self._ask(src, f, chain + 1) for f in follow)):
-                leads.extend(more)
-        return leads
-
-    def _cached(self, src: Source, q: Query) -> tuple[int, str] | None:
-        hit = self._cache.get(src.name, {}).get(q.key)
-        if hit is None:
-            return None
-        obs_id, observed_at = hit
-        if not self.offline and _age_s(observed_at) > src.cache_ttl:
-            return None
-        return obs_id, observed_at
-
-    def _load_parse(self, src: Source, q: Query, obs_id: int) -> Parsed | None:
-        stored = self.store.latest_parse(obs_id)
-        if stored is not None and "error" not in stored:
-            return Parsed.from_json(stored)
-        # Killed between storing the answer and its parse, or an older parser failed: parse again.
-        obs = self.store.get(obs_id)
-        try:
-            parsed = parse_stored(src, q, obs.raw, obs.meta)
-        except ParseError as exc:
-            self.report.stats[src.name].parse_failed += 1
-            log.warning("%s", exc)
-            return None
-        self.writer.parse(obs_id, src.parser_id(), parsed.to_json())
-        return parsed
-
-    async def _fetch_with_retries(self, src: Source, q: Query) -> tuple[Fetched, int]:
-        server = _server_of(q)
-        bucket = self._bucket(src, server)
-        loop = asyncio.get_running_loop()
-        attempt = 0
-        while True:
-            reason = self.breaker.open_reason(f"{src.name}|{server}")
-            if reason is None:
-                async with self._sems[src.name]:
-                    # Checked again once our turn has come: the questions ahead of us may have opened it.
-                    reason = self.breaker.open_reason(f"{src.name}|{server}")
-                    if reason is None:
-                        await bucket.acquire()
-                        fetched = await loop.run_in_executor(self._pool, fetch, src, q, self.policy)
-            if reason:
-                fetched = Fetched(Outcome.RATE_LIMITED if "429" in reason else Outcome.UNREACHABLE,
-                                  error=f"not sent: {reason}", meta={"sent": False}, endpoint=q.endpoint)
-                return fetched, await self._store(src, q, fetched)
-            # Count the outcome before waiting on the store, so that questions queued behind us see it.
-            self.breaker.observe(f"{src.name}|{server}", fetched.outcome, fetched.error)
-            obs_id = await self._store(src, q, fetched)
-            if obs_id is None:
-                return Fetched(Outcome.ERROR, error=fetched.error, meta=fetched.meta, endpoint=q.endpoint), None
-            if fetched.outcome not in TRANSIENT or attempt >= src.retries:
-                return fetched, obs_id
-            wait = fetched.retry_after if fetched.retry_after is not None else backoff(attempt)
-            if wait > MAX_RETRY_WAIT:
-                return fetched, obs_id
-            if fetched.outcome == Outcome.RATE_LIMITED:
-                bucket.pause(wait)  # everyone asking this server waits, not just us
-            attempt += 1
-            self._event(src, "retry")
-            await asyncio.sleep(wait)
-
-    async def _store(self, src: Source, q: Query, fetched: Fetched) -> int | None:
-        """The observation id of the stored answer; None (and the answer's error says why) if refused."""
-        try:
-            return await self.writer.observation(observation_fields(self.run_id, src, q, fetched))
-        except RowRefused as exc:
-            fetched.error = f"the evidence store refused the answer: {exc}"
-            return None
-
-    def _bucket(self, src: Source, server: str) -> TokenBucket:
-        key = (src.name, server)
-        if key not in self._buckets:
-            self._buckets[key] = TokenBucket(src.rate_for(server), src.burst)
-        return self._buckets[key]
+            await asyncio.gather(*(self._ask(src, f, node, chain + 1) for f in follow))
 
     def _event(self, src: Source, outcome: str) -> None:
         self.on_event({"type": "done", "source": src.name, "outcome": outcome})
@@ -369,17 +294,3 @@ def _pivots(node: str) -> list[str]:
     if kind == "email" and "@" in value:
         return [node, f"domain:{value.rsplit('@', 1)[1]}"]
     return [node]
-
-
-def _server_of(q: Query) -> str:
-    ep = q.endpoint
-    if "://" in ep:
-        from urllib.parse import urlsplit
-
-        return urlsplit(ep).netloc or ep
-    return ep
-
-
-def _age_s(observed_at: str) -> float:
-    t = datetime.fromisoformat(observed_at.replace("Z", "+00:00"))
-    return (datetime.now(timezone.utc) - t).total_seconds()

@@ -28,7 +28,7 @@ from ..config import EnrichSettings, SourceSettings
 from ..errors import OsintError
 from ..sources.base import Parsed, ParseError, SourceContext
 from ..sources.indicators import clean_context, find_indicators
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Query
 from ..vocabulary import account_id, certificate_id, org_id, region_id, url_id
 
@@ -336,7 +336,7 @@ def import_apk_file(path: str | Path, store: Any, run_id: str, *, case: Any = No
     store.record_parse(oid, PARSER, parsed.to_json())
     orgs = sorted({f.object for f in parsed.facts if f.relation == "developed_by"})
     if case is not None and orgs:
-        from ..engine.execute import ask_once
+        from ..transport.pipeline import ask_once
         from ..sources.cnregistry import CNRegistrySource
 
         registry = CNRegistrySource(SourceSettings(), SourceContext(case, enrich or EnrichSettings()))

@@ -17,7 +17,7 @@ from ..config import EnrichSettings, SourceSettings
 from ..errors import OsintError
 from ..sources.base import SourceContext
 from ..sources.icp import ICPSource, RecordError, read_records, records_to_parsed
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Query
 from . import export_bytes
 
@@ -66,7 +66,7 @@ def import_icp_file(path: str | Path, store, run_id: str, *, case: Any = None,
 
 def _match_filers(leads: list[str], case: Any, store, run_id: str, enrich: EnrichSettings) -> int:
     """Ask cn-registry (offline) about each filing unit, as the engine would about any new org."""
-    from ..engine.execute import ask_once
+    from ..transport.pipeline import ask_once
     from ..sources.cnregistry import CNRegistrySource
 
     registry = CNRegistrySource(SourceSettings(), SourceContext(case, enrich))

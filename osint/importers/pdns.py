@@ -11,7 +11,7 @@ from ..config import EnrichSettings, SourceSettings
 from ..errors import OsintError
 from ..sources.base import SourceContext
 from ..sources.pdns import PassiveDNSSource, read_export
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Query
 from . import export_bytes
 

@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..case.normalize import NormalizeError, normalize_url
 from ..config import SourceSettings
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from .base import Parsed, ParseError, Source
 from .web import WebSource, _host_node, _url_node

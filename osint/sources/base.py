@@ -2,70 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from ..config import EnrichSettings, SourceSettings
-from ..facts import Fact
-from ..transport.base import Fetched, Query
+# A source's whole vocabulary in one import: the shapes live below the sources, with the facts and the errors.
+from ..errors import ParseError  # noqa: F401
+from ..facts import Fact, Parsed, query_from_json, query_to_json  # noqa: F401
+from ..transport.base import Fetched, Outcome, Query
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..case import Case
-
-
-class ParseError(Exception):
-    """The answer could not be read into facts."""
-
-
-@dataclass
-class Parsed:
-    """What a source read from one answer.
-
-    `facts` become graph edges; `nodes` adds attributes to nodes (by node id); `leads` are node ids
-    worth enriching in turn; `followups` are further questions this answer calls for at the same
-    depth (a WHOIS referral, the registrar's RDAP server).
-    """
-
-    facts: list[Fact] = field(default_factory=list)
-    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    leads: list[str] = field(default_factory=list)
-    followups: list[Query] = field(default_factory=list)
-
-    def node(self, nid: str, **attrs: Any) -> None:
-        self.nodes.setdefault(nid, {}).update({k: v for k, v in attrs.items() if v not in (None, "", [], {})})
-
-    def fact(self, subject: str, relation: str, obj: str, *, first_seen: str | None = None,
-             last_seen: str | None = None, **attrs: Any) -> None:
-        self.facts.append(Fact(subject, relation, obj, {k: v for k, v in attrs.items() if v not in (None, "", [])},
-                               first_seen, last_seen))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "facts": [f.to_json() for f in self.facts],
-            "nodes": self.nodes,
-            "leads": sorted(set(self.leads)),
-            "followups": [query_to_json(q) for q in self.followups],
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Parsed":
-        return cls(
-            facts=[Fact.from_json(f) for f in d.get("facts", [])],
-            nodes=d.get("nodes") or {},
-            leads=list(d.get("leads") or []),
-            followups=[query_from_json(q) for q in d.get("followups") or []],
-        )
-
-
-def query_to_json(q: Query) -> dict[str, Any]:
-    return {"source": q.source, "key": q.key, "subject": q.subject, "transport": q.transport,
-            "request": q.request, "endpoint": q.endpoint, "auth": list(q.auth), "trusted": q.trusted,
-            "depth": q.depth}
-
-
-def query_from_json(d: dict[str, Any]) -> Query:
-    return Query(d["source"], d["key"], d["subject"], d["transport"], d["request"], d["endpoint"],
-                 tuple(d.get("auth") or ()), d.get("trusted", True), d.get("depth", 0))
 
 
 @dataclass(frozen=True)
@@ -182,8 +129,6 @@ class Source:
 def classify_list(fetched: Fetched, read: Callable[[bytes], Any], what: str) -> Fetched:
     """For an answer that must hold a list of records (crt.sh, OTX, an ICP gateway): one that cannot be
     read is bad_answer, saying `what` it lacked and why; an empty one is no_record."""
-    from ..store import Outcome
-
     if fetched.outcome is not Outcome.ANSWERED:
         return fetched
     try:

@@ -22,7 +22,7 @@ import lxml.etree
 import lxml.html
 
 from ..case.normalize import NormalizeError, normalize_email, normalize_url
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import account_id, address_id, email_id, org_id, region_id, url_id
 from .base import Parsed, ParseError, Source

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import domain_id, ip_id, service_id
 from .base import Parsed, ParseError, Source

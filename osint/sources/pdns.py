@@ -12,7 +12,7 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import domain_id, ip_id, nameserver_id
 from .base import Parsed, ParseError, Source

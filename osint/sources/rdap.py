@@ -11,7 +11,7 @@ from ipwhois.exceptions import BaseIpwhoisException, InvalidEntityObject
 from ipwhois.rdap import RDAP, RIR_RDAP, _RDAPEntity
 from ipwhois.whois import RIR_WHOIS
 
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import netblock_id, org_id, region_id
 from .base import Parsed, ParseError

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from shodan.helpers import get_ip
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import asn_id, certificate_id, domain_id, favicon_id, ip_id, org_id, region_id, service_id, sshkey_id
 from .certsubject import subject_org

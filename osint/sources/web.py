@@ -12,7 +12,7 @@ import lxml.etree
 import lxml.html
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_email, normalize_ip, normalize_url
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import domain_id, email_id, ip_id, url_id
 from .base import Parsed, Source

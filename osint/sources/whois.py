@@ -10,7 +10,7 @@ from whois.exceptions import WhoisDomainNotFoundError, WhoisError
 from whois.parser import WhoisEntry, cast_date
 from whois.whois import NICClient
 
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import domain_id, nameserver_id, org_id, person_id, region_id, registrar_id
 from .base import Parsed, Source

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ..case.normalize import NormalizeError, normalize_handle, normalize_url
-from ..store import Outcome
+from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import account_id, region_id, url_id
 from .base import Parsed, ParseError, Source

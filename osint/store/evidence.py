@@ -10,7 +10,6 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..errors import ExitStatus, StoreError
+from ..transport.base import Outcome
 from . import migrate
 from .types import BigId, JSONDoc, UTCTime, clean_text
 from .url import engine_url, hide_password, is_url, scrub
@@ -34,27 +34,6 @@ class StoreUnreachable(StoreError):
     """The database went away and did not come back: what is stored stays; the run can be resumed."""
 
     exit_status = ExitStatus.PARTIAL
-
-
-class Outcome(StrEnum):
-    """What became of one question. Only ANSWERED and NO_RECORD are answers; the rest are failures."""
-
-    ANSWERED = "answered"
-    NO_RECORD = "no_record"  # NXDOMAIN, 404, "No match": a fact, not a failure
-    RATE_LIMITED = "rate_limited"
-    TIMEOUT = "timeout"
-    REFUSED = "refused"  # the server refused: connection refused, DNS REFUSED, 401/403
-    RESET = "reset"  # the connection broke mid-answer
-    UNREACHABLE = "unreachable"  # no route, name of the server unknown, proxy down
-    SERVER_ERROR = "server_error"  # 5xx, SERVFAIL
-    BAD_ANSWER = "bad_answer"  # garbage, malformed JSON, wrong content type
-    TOO_LARGE = "too_large"  # over the size cap
-    BLOCKED = "blocked"  # our own policy refused to send it (private address, redirect loop)
-    ERROR = "error"  # anything else, with its message
-
-    @property
-    def is_answer(self) -> bool:
-        return self in (Outcome.ANSWERED, Outcome.NO_RECORD)
 
 
 metadata = sa.MetaData()

@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from ..store import Outcome
+
+class Outcome(StrEnum):
+    """What became of one question. Only ANSWERED and NO_RECORD are answers; the rest are failures."""
+
+    ANSWERED = "answered"
+    NO_RECORD = "no_record"  # NXDOMAIN, 404, "No match": a fact, not a failure
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    REFUSED = "refused"  # the server refused: connection refused, DNS REFUSED, 401/403
+    RESET = "reset"  # the connection broke mid-answer
+    UNREACHABLE = "unreachable"  # no route, name of the server unknown, proxy down
+    SERVER_ERROR = "server_error"  # 5xx, SERVFAIL
+    BAD_ANSWER = "bad_answer"  # garbage, malformed JSON, wrong content type
+    TOO_LARGE = "too_large"  # over the size cap
+    BLOCKED = "blocked"  # our own policy refused to send it (private address, redirect loop)
+    ERROR = "error"  # anything else, with its message
+
+    @property
+    def is_answer(self) -> bool:
+        return self in (Outcome.ANSWERED, Outcome.NO_RECORD)
 
 
 @dataclass(frozen=True)

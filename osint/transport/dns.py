@@ -15,8 +15,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
-from ..store import Outcome
-from .base import Fetched, Query
+from .base import Fetched, Outcome, Query
 
 MAX_DNS_BYTES = 65535
 

@@ -14,8 +14,7 @@ import urllib3
 from requests.utils import get_environ_proxies
 
 from .. import __version__
-from ..store import Outcome
-from .base import Fetched, Query, redact
+from .base import Fetched, Outcome, Query, redact
 from .policy import AddressPolicy, BlockedAddress
 
 DEFAULT_MAX_BYTES = 10_000_000

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..store import Outcome
-from .base import Fetched, Query
+from .base import Fetched, Outcome, Query
 
 
 def fetch_local(query: Query, compute) -> Fetched:

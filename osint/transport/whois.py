@@ -5,8 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
-from ..store import Outcome
-from .base import Fetched, Query
+from .base import Fetched, Outcome, Query
 from .dns import split_server
 from .policy import AddressPolicy, BlockedAddress
 

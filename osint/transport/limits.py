@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 
-from ..store import Outcome
+from .base import Outcome
 
 # Outcomes worth another try: the server may answer next time. The rest are final.
 TRANSIENT = {Outcome.TIMEOUT, Outcome.RESET, Outcome.SERVER_ERROR, Outcome.RATE_LIMITED}
