@@ -18,6 +18,7 @@ from ..graph import attribute as attr
 from ..graph.build import moment
 from ..graph.collapse import collapse_fans
 from ..graph.layout import positions
+from ..graph.paths import EvidencePath
 from ..graph.style import colour, node_size
 from ..textnorm import is_han
 from ..vocabulary import edge_colour
@@ -97,7 +98,7 @@ def _date(text: Any) -> str | None:
     return when.strftime("%Y-%m-%d %H:%M")
 
 
-def _hops(graph: nx.MultiDiGraph, path: attr.EvidencePath | None) -> list[dict[str, Any]]:
+def _hops(graph: nx.MultiDiGraph, path: EvidencePath | None) -> list[dict[str, Any]]:
     if path is None:
         return []
     hops = []
