@@ -9,7 +9,7 @@ from pathlib import Path
 
 from osint import vocabulary as vocab
 from osint.case.model import Relation as ClaimRelation
-from osint.graph import attribute, build, style
+from osint.graph import attribute, build, paths, style
 from osint.graph.fingerprints import DERIVED
 from osint.report import i18n
 from osint.sources import registered_sources
@@ -66,10 +66,10 @@ def test_style_i18n_build_and_attribute_read_the_vocabulary():
     assert build.confidence("web", "hosted_on", {}) == 0.9
     assert build.confidence("web", "uses_tracker", {}) == build.DEFAULT_CONFIDENCE == 0.5
     assert build.CASE_FACT_CONFIDENCE == {"legal_representative_of": 0.8, "registered_at": 0.8, "in_district": 0.9}
-    assert attribute.WEAK_RELATIONS == {"located_in", "in_district", "shares_district", "announced_by", "in_netblock",
+    assert paths.WEAK_RELATIONS == {"located_in", "in_district", "shares_district", "announced_by", "in_netblock",
                                         "operated_by", "registered_with", "caa_issuer", "abuse_contact", "has_title"}
-    assert attribute.HUB_KINDS == {"region", "registrar", "incident"}
-    assert set(attribute.IDENTITY_RELATIONS) == {"website_of", "uses_email", "account_of"}
+    assert paths.HUB_KINDS == {"region", "registrar", "incident"}
+    assert set(paths.IDENTITY_RELATIONS) == {"website_of", "uses_email", "account_of"}
     assert set(attribute.LEAD_KINDS) == {"ip", "domain", "email", "company", "org", "crypto_address", "icp_filing",
                                          "account"}
 

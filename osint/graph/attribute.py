@@ -45,9 +45,10 @@ import networkx as nx
 
 from ..facts import split_node_id
 from ..sources.gaps import explain_gaps
+from ..vocabulary import LEAD_KINDS
 from .messages import ClaimRef, Message
 from .paths import (
-    IDENTITY_RELATIONS, LEAD_KINDS, MAX_HOPS, PATHS_PER_CLAIM, WEAK_RELATIONS, EvidencePath, Finding,
+    IDENTITY_RELATIONS, MAX_HOPS, PATHS_PER_CLAIM, WEAK_RELATIONS, EvidencePath, Finding,
     PathFinder, adjacency, hubs, lines_of_evidence, node_label, path_hops,
 )
 

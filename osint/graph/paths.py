@@ -17,7 +17,7 @@ from typing import Any, Iterable
 import networkx as nx
 
 from ..facts import split_node_id
-from ..vocabulary import HUB_KINDS, IDENTITY_RELATIONS, LEAD_KINDS, WEAK_RELATIONS
+from ..vocabulary import HUB_KINDS, IDENTITY_RELATIONS, WEAK_RELATIONS
 from .messages import ClaimRef, Message
 
 MAX_HOPS = 6
