@@ -5,17 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
-from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import networkx as nx
 
-from ..errors import OutputError
 
 # XML 1.0 allows only these characters. We also drop the C0/C1 controls it tolerates but that only
 # come from hostile WHOIS or web text (and DEL): they break viewers and spreadsheets. Lone surrogates
@@ -214,38 +209,6 @@ def edge_weight(data: dict[Any, Any]) -> float:
 def graph_meta(graph: nx.MultiDiGraph) -> dict[str, str | bool | int | float]:
     """The graph's own scalar attributes (case id, title, counts), cleaned."""
     return {str(k): v for k, v in sorted((str(k), scalar(v)) for k, v in graph.graph.items()) if v is not None}
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: Any) -> Iterator[IO[Any]]:
-    """Write to a temporary file beside `path`, then rename it over `path`.
-
-    Readers see the old file or the whole new one, never half of one; on any error the old file
-    is untouched and the temporary one is removed.
-    """
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except FileExistsError:  # mkdir met a file where a folder of the path should be
-        raise OutputError(f"cannot write {target}: {target.parent} is not a folder") from None
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, mode, **open_kwargs) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; an export is meant to be shared
-        os.replace(tmp, target)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError):  # a full disk, a directory where the file should go
-            raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-        raise
 
 
 def plain_graph(graph: nx.MultiDiGraph, *, reserved: Iterable[str] = ()) -> nx.MultiDiGraph:

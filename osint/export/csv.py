@@ -19,7 +19,8 @@ from typing import Any, Iterable
 
 import networkx as nx
 
-from .common import (atomic_write, column_types, edge_ids, edge_weight, fmt, unique_ids, one_line, row,
+from ..common.files import atomic_write
+from .common import (column_types, edge_ids, edge_weight, fmt, unique_ids, one_line, row,
                      scalar, sorted_edges, sorted_nodes)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

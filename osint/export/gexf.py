@@ -22,8 +22,9 @@ import networkx as nx
 from lxml import etree
 
 from .. import __version__
+from ..common.files import atomic_write
 from ..graph import style
-from .common import (atomic_write, column_types, edge_ids, edge_weight, fmt, graph_meta, unique_ids, one_line,
+from .common import (column_types, edge_ids, edge_weight, fmt, graph_meta, unique_ids, one_line,
                      row, sorted_edges, sorted_nodes)
 
 NS = "http://gexf.net/1.3"

@@ -8,8 +8,8 @@ from typing import Any
 
 import networkx as nx
 
+from ..common.timefmt import iso_utc, moment
 from ..errors import OsintError
-from .build import iso_utc, moment
 
 # Facts about names and codes, not about infrastructure at a time: true whenever the names are.
 TIMELESS = frozenset({"similar_name", "shares_name_stem", "shares_district", "in_district"})

@@ -4,13 +4,14 @@ answer to every question in the evidence store. No network, no clock: same input
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timezone
+from datetime import datetime, timezone
 from itertools import combinations
 from typing import Any, Iterable
 
 import networkx as nx
 
 from ..case.normalize import domain_display, email_display, url_display
+from ..common.timefmt import iso_utc, moment
 from ..facts import Fact, split_node_id
 from ..sources.indicators import possible_homograph
 from ..textnorm import is_han, person_pinyin, to_pinyin
@@ -51,25 +52,6 @@ def combine(per_source: Iterable[float]) -> float:
     for c in per_source:
         miss *= 1.0 - c
     return round(min(1.0 - miss, 0.99), 4)
-
-
-def moment(text: Any, *, end: bool = False) -> datetime | None:
-    """An ISO date or time as an aware UTC datetime; a bare date is its first (or, for an end,
-    its last) instant. None when the text is not a date."""
-    if not isinstance(text, str) or len(text) < 10:
-        return None
-    try:
-        if len(text) == 10:
-            d = datetime.fromisoformat(text).date()
-            return datetime.combine(d, time.max if end else time.min, timezone.utc)
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def iso_utc(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

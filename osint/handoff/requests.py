@@ -19,11 +19,11 @@ the case their records bear on: the number of case items (identifiers, the incid
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import networkx as nx
 
+from ..common.timefmt import utc_text
 from ..facts import split_node_id
 from ..vocabulary import brand_id, incident_id
 from .model import Ask, Contact, Country, Handoff, Holder, Identifier, Reference
@@ -50,19 +50,6 @@ def _ev(*texts: Any) -> list[str]:
     return sorted((e for e in ids if _EV.match(e)), key=lambda e: int(e[2:]))
 
 
-def _utc(text: Any, *, end: bool = False) -> str | None:
-    if not isinstance(text, str) or len(text) < 10:
-        return None
-    try:
-        if len(text) == 10:
-            d = datetime.fromisoformat(text)
-            return d.strftime("%Y-%m-%dT23:59:59Z" if end else "%Y-%m-%dT00:00:00Z")
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _observed(g: nx.MultiDiGraph, u: str, v: str, d: dict[str, Any]) -> bool:
@@ -134,12 +121,12 @@ def _span(g: nx.MultiDiGraph, node: str) -> tuple[str | None, str | None]:
     for u, v, d in edges:
         if not _observed(g, u, v, d):
             continue
-        if t := _utc(d.get("first_seen")):
+        if t := utc_text(d.get("first_seen")):
             firsts.append(t)
-        if t := _utc(d.get("last_seen"), end=True):
+        if t := utc_text(d.get("last_seen"), end=True):
             lasts.append(t)
     data = g.nodes[node] if node in g else {}
-    if t := _utc(data.get("created")):
+    if t := utc_text(data.get("created")):
         firsts.append(t)
     return (min(firsts) if firsts else None, max(lasts) if lasts else None)
 
@@ -232,9 +219,9 @@ def _authorities(c: _Collector) -> None:
         elif data.get("serial"):
             ident.value = f"serial {data['serial']}"
         if data.get("not_before"):
-            ident.first_seen = _utc(data["not_before"])
+            ident.first_seen = utc_text(data["not_before"])
         if data.get("not_after"):
-            ident.last_seen = _utc(data["not_after"], end=True)
+            ident.last_seen = utc_text(data["not_after"], end=True)
         c.identifier(h, ident, "certificate_issuer", evidence)
         for v, d in named:  # the certificate's validity is the window here, not the name's whole history
             named_ident = _ident(g, v)
@@ -253,7 +240,7 @@ def _exchange(c: _Collector, case: Any, g: nx.MultiDiGraph) -> None:
     if inc.source:
         h.case_sources.append(str(inc.source))
     node = incident_id(inc.id)
-    when = _utc(inc.time.isoformat()) if getattr(inc, "time", None) else None
+    when = utc_text(inc.time.isoformat()) if getattr(inc, "time", None) else None
     h.identifiers.append(Identifier(node=node, kind="incident", value=" ".join(
         x for x in (name, inc.kind, when or getattr(inc, "period", None)) if x), in_case=True, first_seen=when,
         last_seen=when, how=["incident"], case_sources=[str(inc.source)] if inc.source else []))
@@ -321,7 +308,7 @@ def record_holders(case: Any, g: nx.MultiDiGraph) -> Handoff:
     """Every record holder the evidence (and the case file) names, with what to ask each."""
     c = _Collector(g)
     inc = getattr(case, "incident", None)
-    incident = _utc(inc.time.isoformat()) if inc is not None and getattr(inc, "time", None) else None
+    incident = utc_text(inc.time.isoformat()) if inc is not None and getattr(inc, "time", None) else None
     _exchange(c, case, g)
     _hosting(c)
     _registrars(c)

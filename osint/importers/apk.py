@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import __version__
 from ..case.normalize import NormalizeError, normalize_handle, normalize_url
+from ..common.timefmt import ISO_UTC
 from ..config import EnrichSettings, SourceSettings
 from ..errors import OsintError
 from ..sources.base import Parsed, ParseError, SourceContext
@@ -210,7 +211,7 @@ def _first(value: Any) -> str | None:
 
 def _iso(value: Any) -> str | None:
     try:
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.strftime(ISO_UTC)
     except AttributeError:
         return None
 

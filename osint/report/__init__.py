@@ -9,7 +9,8 @@ from typing import Any
 
 import networkx as nx
 
-from ..export.common import atomic_write
+from ..common.files import atomic_write
+from ..common.timefmt import iso_utc
 from .assets import AssetError, GraphLibrary, graph_library
 from .data import collect
 from .i18n import LANGS
@@ -20,7 +21,7 @@ def generated_at() -> str:
     """Now, in UTC; SOURCE_DATE_EPOCH (the reproducible-builds convention) pins it."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit() else datetime.now(timezone.utc)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(when)
 
 
 def default_path(case_id: str, lang: str, directory: str | os.PathLike[str] = "reports") -> Path:

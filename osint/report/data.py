@@ -9,13 +9,13 @@ so the report never says more than those do; the store is read only for the evid
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable
 
 import networkx as nx
 
+from ..common.timefmt import moment
 from ..graph import attribute as attr
-from ..graph.build import moment
 from ..graph.collapse import collapse_fans
 from ..graph.layout import positions
 from ..graph.paths import EvidencePath
