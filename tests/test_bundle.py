@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from osint.cli import app
 from osint.store import EvidenceStore, Outcome
-from osint.store.bundle import MANIFEST, MANIFEST_SHA256, verify_bundle, write_bundle
+from osint.bundle import MANIFEST, MANIFEST_SHA256, verify_bundle, write_bundle
 
 CASE = Path(__file__).resolve().parent / "data" / "case.yaml"
 runner = CliRunner()
@@ -240,7 +240,7 @@ def test_a_zip_without_a_manifest_is_not_a_bundle(tmp_path, monkeypatch):
 
 
 def test_a_member_that_inflates_past_the_cap_is_refused_unread(store, case, tmp_path, monkeypatch):
-    import osint.store.bundle as bundle
+    import osint.bundle as bundle
 
     good = tmp_path / "good.zip"
     write_bundle(store, case, good)

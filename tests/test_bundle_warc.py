@@ -14,7 +14,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from osint.store import EvidenceStore, Outcome
-from osint.store.bundle import MANIFEST, MANIFEST_SHA256, verify_bundle, write_bundle
+from osint.bundle import MANIFEST, MANIFEST_SHA256, verify_bundle, write_bundle
 
 CASE = Path(__file__).resolve().parent / "data" / "case.yaml"
 LIVE = "<html><body>Whitelist 198.51.100.77</body></html>".encode()

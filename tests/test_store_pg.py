@@ -213,7 +213,7 @@ def test_newest_means_newest_observed_not_last_stored(store_target):
 
 def test_a_bundle_of_a_store_holds_every_raw_answer_exactly(store_target, tmp_path):
     from osint.case import load_case
-    from osint.store.bundle import verify_bundle, write_bundle
+    from osint.bundle import verify_bundle, write_bundle
 
     store = open_store(store_target)
     raws = {_record(store, key=f"A host{i}.example", raw=bytes([i % 256]) * (i + 1)): bytes([i % 256]) * (i + 1)

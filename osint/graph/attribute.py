@@ -44,8 +44,8 @@ from typing import Any
 import networkx as nx
 
 from ..facts import split_node_id
-from ..sources.gaps import explain_gaps
 from ..vocabulary import LEAD_KINDS
+from .gaps import explain_gaps
 from .messages import ClaimRef, Message
 from .paths import (
     IDENTITY_RELATIONS, MAX_HOPS, PATHS_PER_CLAIM, WEAK_RELATIONS, EvidencePath, Finding,

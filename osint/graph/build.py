@@ -10,10 +10,10 @@ from typing import Any, Iterable
 
 import networkx as nx
 
+from ..case.indicators import possible_homograph
 from ..case.normalize import domain_display, email_display, url_display
 from ..common.timefmt import iso_utc, moment
 from ..facts import Fact, split_node_id
-from ..sources.indicators import possible_homograph
 from ..textnorm import is_han, person_pinyin, to_pinyin
 from ..vocabulary import (DEFAULT_CONFIDENCE, RELATIONS, address_id, brand_id, company_id, incident_id, ip_id,
                           person_id, region_id)

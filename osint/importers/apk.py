@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..case.indicators import clean_context, find_indicators
 from ..case.normalize import NormalizeError, normalize_handle, normalize_url
 from ..common.timefmt import ISO_UTC
 from ..config import EnrichSettings, SourceSettings
 from ..errors import OsintError
 from ..sources.base import Parsed, ParseError, SourceContext
-from ..sources.indicators import clean_context, find_indicators
 from ..transport.base import Outcome
 from ..transport.base import Query
 from ..vocabulary import account_id, certificate_id, org_id, region_id, url_id
