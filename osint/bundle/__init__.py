@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from .. import __version__
 from ..errors import OsintError
+from ..case.model import Case
 from ..common.files import atomic_write
 from ..export import default_path, export
 from ..graph import build_graph
@@ -89,7 +90,7 @@ def canonical_json(value: Any) -> bytes:
 # -- writing -------------------------------------------------------------------------------
 
 
-def write_bundle(store: EvidenceStore, case: Any, path: str | os.PathLike[str]) -> BundleSummary:
+def write_bundle(store: EvidenceStore, case: Case, path: str | os.PathLike[str]) -> BundleSummary:
     """Write the evidence bundle of `case` (a loaded Case, with its `path`) to `path`, atomically.
 
     Raises BundleError when the case file cannot be read, and OSError when `path` cannot be written.
@@ -111,7 +112,7 @@ def write_bundle(store: EvidenceStore, case: Any, path: str | os.PathLike[str]) 
         files = [{"name": name, "size": len(data), "sha256": _sha256(data)} for name, data in sorted(others.items())]
         manifest = {
             "format": FORMAT,
-            "case": {"id": case.id, "title": getattr(case, "title", None), "file": f"case/{case_path.name}"},
+            "case": {"id": case.id, "title": case.title, "file": f"case/{case_path.name}"},
             "tool_version": __version__,
             "newest_observation": max((o.observed_at for o in rows), default=None),
             "counts": _counts(rows, observed, files),
@@ -199,7 +200,7 @@ def _raw_of(store: EvidenceStore, observation_id: int) -> tuple[bytes, str]:
     return o.raw or b"", o.sha256
 
 
-def _graph_files(store: EvidenceStore, case: Any, tmp: Path) -> dict[str, bytes]:
+def _graph_files(store: EvidenceStore, case: Case, tmp: Path) -> dict[str, bytes]:
     """graphs/<case-id>.<ext> in every export format, built from the case and the store."""
     graph = build_graph(case, store)
     out: dict[str, bytes] = {}

@@ -11,6 +11,8 @@ from typing import Any, Iterable
 
 import networkx as nx
 
+from ..graph.provenance import PROVENANCE
+
 
 # XML 1.0 allows only these characters. We also drop the C0/C1 controls it tolerates but that only
 # come from hostile WHOIS or web text (and DEL): they break viewers and spreadsheets. Lone surrogates
@@ -163,6 +165,17 @@ def sorted_edges(graph: nx.MultiDiGraph) -> list[tuple[Any, Any, Any, dict[Any, 
     return edges
 
 
+def flat_provenance(data: dict[Any, Any]) -> dict[Any, Any]:
+    """An edge's data with its provenance tuples written as every file format carries them: 'ev1,ev2'."""
+    return {k: ",".join(map(str, v)) if k in PROVENANCE and isinstance(v, (tuple, list)) else v
+            for k, v in data.items()}
+
+
+def flat_edges(graph: nx.MultiDiGraph) -> list[tuple[Any, Any, Any, dict[Any, Any]]]:
+    """sorted_edges, provenance flattened (flat_provenance): what GEXF, GraphML, JSON and CSV write."""
+    return [(u, v, key, flat_provenance(data)) for u, v, key, data in sorted_edges(graph)]
+
+
 def edge_ids(edges: Iterable[tuple[Any, ...]]) -> list[str]:
     """Ids that depend only on (source, target, key): adding an edge does not renumber the rest,
     so two exports of a growing case diff cleanly."""
@@ -227,7 +240,7 @@ def plain_graph(graph: nx.MultiDiGraph, *, reserved: Iterable[str] = ()) -> nx.M
 
     nodes = sorted_nodes(graph)
     ids = unique_ids(nodes)
-    edges = sorted_edges(graph)
+    edges = flat_edges(graph)
     node_cols = column_types(graph.nodes[n] for n in nodes)
     edge_cols = column_types(e[3] for e in edges)
     out = nx.MultiDiGraph()

@@ -33,13 +33,13 @@ import networkx as nx
 
 from ..common.files import atomic_write
 from ..common.timefmt import utc_text
+from ..graph.provenance import as_tuple, cited
 from .common import clean_text, one_line, scalar, sorted_edges, sorted_nodes
 from .stix import OSINT_NAMESPACE
 
 EVIDENCE_TAG = 'osint:evidence="{}"'
 IN_CASE_TAG = "osint:in-case"
 CLAIM_TAG = "osint:claim"
-_EV = re.compile(r"^ev\d+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ASN = re.compile(r"^AS\d{1,10}$", re.IGNORECASE)
 _SERVICE = re.compile(r"^(.+):(\d{1,5})/(tcp|udp)$")
@@ -65,8 +65,7 @@ def _value(node: Any) -> str:
 
 
 def _evidence(*datas: dict[str, Any]) -> list[str]:
-    ids = {e.strip() for d in datas for e in str(d.get("evidence") or "").split(",")}
-    return sorted((e for e in ids if _EV.match(e)), key=lambda e: int(e[2:]))
+    return cited(*(d.get("evidence") for d in datas))
 
 
 def indicator_value(kind: str, node: Any) -> str | None:
@@ -176,7 +175,7 @@ def misp_event(graph: nx.MultiDiGraph):
     for u, v, key, d in sorted_edges(g):
         if d.get("claim") is True or d.get("kind") not in ("resolves_to", "ptr"):
             continue
-        if "pdns" not in str(d.get("sources") or "").split(","):
+        if "pdns" not in as_tuple(d.get("sources")):
             continue
         target = indicator_value(kind_of.get(v, ""), v)
         source = indicator_value(kind_of.get(u, ""), u)

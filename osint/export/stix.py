@@ -34,7 +34,8 @@ import networkx as nx
 
 from ..common.files import atomic_write
 from ..common.timefmt import utc_text
-from .common import clean_text, one_line, scalar, sorted_edges, sorted_nodes
+from ..graph.provenance import cited
+from .common import clean_text, flat_provenance, one_line, scalar, sorted_edges, sorted_nodes
 
 # Our own namespace for the ids of objects STIX does not derive from their values.
 OSINT_NAMESPACE = uuid.UUID("6b1c6f5e-2c0a-5b8e-9a51-0f3d7c4e8a15")
@@ -55,7 +56,6 @@ EXTENSION_SCHEMA = (
     "x-osint-entity observable (kind, value) is a node of a kind STIX 2.1 has no observable for.")
 EPOCH = "1970-01-01T00:00:00Z"
 EVIDENCE_SOURCE = "osint-evidence"
-_EV = re.compile(r"^ev\d+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ASN = re.compile(r"^AS(\d{1,10})$", re.IGNORECASE)
 _SERVICE = re.compile(r"^(.+):(\d{1,5})/(tcp|udp)$")
@@ -110,8 +110,7 @@ def _text(value: Any) -> str | None:
 
 
 def _evidence(data: dict[str, Any]) -> list[str]:
-    ids = {e.strip() for e in str(data.get("evidence") or "").split(",")}
-    return sorted((e for e in ids if _EV.match(e)), key=lambda e: int(e[2:]))
+    return cited(data.get("evidence"))
 
 
 def _value(node: Any) -> str:
@@ -264,7 +263,7 @@ def stix_objects(graph: nx.MultiDiGraph) -> list[Any]:
                 references.get(e) or references.setdefault(e, v21.ExternalReference(
                     source_name=EVIDENCE_SOURCE, external_id=e, description=f"osint evidence show {e}"))
                 for e in evidence]
-        if sources := _text(data.get("sources")):
+        if sources := _text(flat_provenance(data).get("sources")):
             props["x_osint_sources"] = sources
         first, last = utc_text(data.get("first_seen")), utc_text(data.get("last_seen"))
         if first and last and first < last:
