@@ -21,7 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from .. import __version__
-from ..sources.archive import ts_iso
+from ..sources.archive_index import ts_iso
 from ..store.evidence import Observation
 
 WARC_SOURCES = ("web", "archive")

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from shodan.helpers import get_ip
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
-from ..common.timefmt import iso_utc_text
+from ..common.timefmt import ISO_UTC, iso_utc_text
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import asn_id, certificate_id, domain_id, favicon_id, ip_id, org_id, region_id, service_id, sshkey_id
@@ -117,7 +117,7 @@ def _asn1_time(text: Any) -> str | None:
     if not isinstance(text, str):
         return None
     try:
-        return datetime.strptime(text, "%Y%m%d%H%M%SZ").strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.strptime(text, "%Y%m%d%H%M%SZ").strftime(ISO_UTC)
     except ValueError:
         return None
 
