@@ -9,9 +9,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "osint"
 
 # Bottom to top, as docs/CONTRACTS.md states them. A module may import from its own layer and any below.
-# Modules are matched by their longest listed prefix.
+# Modules are matched by their longest listed prefix; "osint" itself (the version) only by name, so that a new
+# top-level module has to be placed.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("osint", "osint.errors", "osint.common", "osint.textnorm", "osint.config")),
+    ("foundation", ("osint", "osint.errors", "osint.common", "osint.textnorm", "osint.config", "osint.vocabulary")),
     ("case", ("osint.case",)),
     ("transport and store", ("osint.transport", "osint.store", "osint.facts")),
     ("sources", ("osint.sources",)),
@@ -29,7 +30,8 @@ def layer_of(module: str) -> int:
     best, found = -1, None
     for index, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+            below = module.startswith(prefix + ".") and prefix != "osint"
+            if (module == prefix or below) and len(prefix) > best:
                 best, found = len(prefix), index
     if found is None:
         raise LookupError(f"{module} is in no layer: add it to LAYERS and to docs/CONTRACTS.md")

@@ -1,4 +1,4 @@
-"""What the layers above read from an evidence store: the graph builder and the report type against this, not a class."""
+"""What the layers above read from an evidence store: the graph and the report type against this, not a class."""
 
 from __future__ import annotations
 
