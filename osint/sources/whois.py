@@ -74,6 +74,7 @@ def looks_binary(raw: bytes) -> bool:
 
 class WhoisSource(Source):
     name = "whois"
+    wire = "whois"
     description = "Domain WHOIS (RFC 3912): registrar, registrant, contacts, name servers, dates"
     consumes = ("domain",)
     produces = ("registrar", "org", "person", "email", "nameserver", "region")
