@@ -7,7 +7,6 @@ import os
 import socket
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -16,9 +15,10 @@ from sqlalchemy import event
 
 from ..errors import ExitStatus, StoreError
 from ..transport.base import Outcome
-from . import migrate
+from . import integrity, migrate
 from .observation import NewObservation, sha256_hex, utcnow  # noqa: F401 (sha256_hex: read from here too)
-from .types import BigId, JSONDoc, UTCTime
+# The tables and records, read from here too.
+from .tables import HashMismatch, Observation, metadata, observations, parses, runs  # noqa: F401
 from .url import engine_url, hide_password, is_url, scrub
 
 # How long a lost PostgreSQL connection is retried (with backoff) before the run stops, resumable.
@@ -35,99 +35,9 @@ class StoreUnreachable(StoreError):
     exit_status = ExitStatus.PARTIAL
 
 
-metadata = sa.MetaData()
-
-# The tables as the newest migration (migrations/versions/) leaves them; the migrations create them.
-observations = sa.Table(
-    "observations",
-    metadata,
-    sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(64), nullable=False),
-    sa.Column("source", sa.String(64), nullable=False),
-    sa.Column("query_key", sa.Text, nullable=False),
-    sa.Column("subject", sa.Text, nullable=False),
-    sa.Column("request", JSONDoc, nullable=False),  # credentials removed
-    sa.Column("endpoint", sa.Text, nullable=False),
-    sa.Column("observed_at", UTCTime, nullable=False),
-    sa.Column("duration_ms", sa.Float, nullable=False),
-    sa.Column("outcome", sa.String(32), nullable=False),
-    sa.Column("error", sa.Text),
-    sa.Column("raw", sa.LargeBinary),
-    sa.Column("raw_size", sa.BigInteger, nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("meta", JSONDoc),  # HTTP status and headers, redirects, resolver used
-    sa.Column("tool_version", sa.String(32), nullable=False),
-)
-
-parses = sa.Table(
-    "parses",
-    metadata,
-    sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("observation_id", sa.BigInteger, sa.ForeignKey("observations.id"), nullable=False),
-    sa.Column("parser", sa.String(128), nullable=False),  # source@version + library versions
-    sa.Column("parsed", JSONDoc, nullable=False),  # {"facts": [...], "nodes": {...}, "leads": [...]}
-    sa.Column("created_at", UTCTime, nullable=False),
-)
-
-runs = sa.Table(
-    "runs",
-    metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("started_at", UTCTime, nullable=False),
-    sa.Column("finished_at", UTCTime),
-    sa.Column("command", sa.Text, nullable=False),  # the password of a store URL hidden
-    sa.Column("status", sa.String(32)),
-    sa.Column("summary", JSONDoc),
-    sa.Column("db_user", sa.String(128)),
-    sa.Column("client_host", sa.String(255)),
-)
 _ANSWERS = (Outcome.ANSWERED.value, Outcome.NO_RECORD.value)
 _INSERT_OBSERVATION = observations.insert()
 _INSERT_PARSE = parses.insert()
-
-
-@dataclass(frozen=True)
-class Observation:
-    id: int
-    run_id: str
-    source: str
-    query_key: str
-    subject: str
-    request: dict[str, Any]
-    endpoint: str
-    observed_at: str
-    duration_ms: float
-    outcome: Outcome
-    error: str | None
-    raw: bytes | None
-    raw_size: int
-    sha256: str
-    meta: dict[str, Any]
-    tool_version: str
-
-    @property
-    def evidence_id(self) -> str:
-        return f"ev{self.id}"
-
-    @classmethod
-    def from_row(cls, row: Any) -> "Observation":
-        m = row._mapping
-        return cls(
-            id=m["id"], run_id=m["run_id"], source=m["source"], query_key=m["query_key"],
-            subject=m["subject"], request=m["request"], endpoint=m["endpoint"],
-            observed_at=m["observed_at"], duration_ms=m["duration_ms"], outcome=Outcome(m["outcome"]),
-            error=m["error"], raw=m.get("raw"), raw_size=m["raw_size"],
-            sha256=m["sha256"], meta=m["meta"] or {}, tool_version=m["tool_version"],
-        )
-
-
-@dataclass(frozen=True)
-class HashMismatch:
-    observation_id: int
-    source: str
-    query_key: str
-    stored: str
-    actual: str
 
 
 class EvidenceStore:
@@ -422,16 +332,7 @@ class EvidenceStore:
 
     def verify(self) -> tuple[int, list[HashMismatch]]:
         """Recompute every stored hash; return how many were checked and which do not match."""
-        checked, bad = 0, []
-        q = sa.select(observations.c.id, observations.c.source, observations.c.query_key,
-                      observations.c.raw, observations.c.sha256, observations.c.raw_size).order_by(observations.c.id)
-        with self.engine.connect() as conn:
-            for oid, source, key, raw, stored, size in conn.execution_options(yield_per=500).execute(q):
-                checked += 1
-                actual = sha256_hex(raw)
-                if actual != stored or len(raw or b"") != size:
-                    bad.append(HashMismatch(oid, source, key, stored, actual))
-        return checked, bad
+        return integrity.verify(self)
 
     def integrity_check(self) -> str:
         """"ok", or what is wrong with the database itself (the hashes are `verify`'s job)."""
@@ -440,36 +341,7 @@ class EvidenceStore:
 
     def integrity_report(self) -> tuple[list[str], list[str], list[str]]:
         """(problems, what was checked, what was not): the database's own checks, said honestly."""
-        problems: list[str] = []
-        if self.dialect == "sqlite":
-            with self.engine.connect() as conn:
-                result = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
-                orphans = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            if result != "ok":
-                problems.append(result)
-            if orphans:
-                problems.append(f"{len(orphans)} parses name an observation that is not stored")
-            return problems, ["SQLite's integrity_check (pages, indexes)", "foreign keys"], []
-        checked = [f"schema at revision {self.revision}"]
-        with self.engine.connect() as conn:
-            triggers = dict(conn.exec_driver_sql(
-                "SELECT tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
-                "('observations'::regclass, 'parses'::regclass)").fetchall())
-            fk = conn.exec_driver_sql(
-                "SELECT bool_and(convalidated) FROM pg_constraint WHERE contype = 'f' "
-                "AND conrelid = 'parses'::regclass").scalar()
-        wanted = [f"{t}_{k}" for t in ("observations", "parses") for k in ("append_only", "no_truncate")]
-        missing = [t for t in wanted if triggers.get(t) not in ("O", "A")]
-        if missing:
-            problems.append(f"append-only triggers missing or disabled: {', '.join(missing)}")
-        else:
-            checked.append("observations and parses refuse UPDATE, DELETE and TRUNCATE (triggers enabled)")
-        if not fk:
-            problems.append("the foreign key from parses to observations is missing or not validated")
-        else:
-            checked.append("every parse names a stored observation (foreign key validated)")
-        not_checked = ["the server's data pages and indexes (run pg_amcheck as a superuser)"]
-        return problems, checked, not_checked
+        return integrity.report(self)
 
 
 def scrub_command(command: str, target: str) -> str:
