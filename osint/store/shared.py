@@ -50,9 +50,11 @@ class WorkTables:
 
     # -- runs ------------------------------------------------------------------------------
 
-    def open_run(self, run_id: str, params: dict[str, Any]) -> None:
-        self._one("INSERT INTO run_work (run_id, params, heartbeat_at) VALUES (:r, CAST(:p AS jsonb), now()) "
-                  "RETURNING run_id", r=run_id, p=_json(params))
+    @staticmethod
+    def open_run(run_id: str, params: dict[str, Any], conn: sa.Connection) -> None:
+        """Make a run visible to workers (in the transaction that queues its first questions)."""
+        conn.execute(sa.text("INSERT INTO run_work (run_id, params, heartbeat_at) VALUES (:r, CAST(:p AS jsonb), now())"),
+                     {"r": run_id, "p": _json(params)})
 
     def params(self, run_id: str) -> dict[str, Any] | None:
         rows = self._one("SELECT params FROM run_work WHERE run_id = :r", r=run_id)
@@ -230,3 +232,15 @@ class WorkTables:
     def spent(self, source: str) -> int:
         rows = self._one("SELECT spent FROM credits WHERE source = :s", s=source)
         return int(rows[0][0]) if rows else 0
+
+
+def run_states(store: EvidenceStore, stale_s: float) -> list[dict[str, Any]]:
+    """Every run with its state (see WorkTables.run_states); a SQLite store keeps no heartbeat: "open"."""
+    if store.dialect == "postgresql":
+        return WorkTables(store).run_states(stale_s)
+    from .evidence import runs
+
+    rows = store._rows(sa.select(runs).order_by(runs.c.started_at.desc()))
+    return [{"run_id": r.run_id, "started_at": r.started_at, "finished_at": r.finished_at,
+             "state": r.status or "open", "command": r.command, "db_user": r.db_user,
+             "client_host": r.client_host, "remaining": None} for r in rows]
