@@ -83,6 +83,7 @@ class EnrichSettings:
     shared_infra_threshold: int = 500
     allow_private: bool = False  # may we connect to loopback/private addresses (labs, intranets)?
     egress: str | None = None  # local address outgoing connections leave from; rate budgets are per egress
+    lease: float = 30.0  # seconds a shared run's question stays leased to a worker that stopped renewing it
 
 
 @dataclass(frozen=True)

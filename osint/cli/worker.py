@@ -14,8 +14,9 @@ def worker(
     run: str = typer.Option(None, "--run", help="Work on this run only, until it is complete."),
     until_done: bool = typer.Option(False, "--until-done", help="Exit once no run is left open (after one was "
                                                                 "seen), instead of waiting for the next one."),
-    lease: float = typer.Option(30.0, "--lease", help="Seconds a question stays leased without a heartbeat "
-                                                      "before another worker takes it back."),
+    lease: float = typer.Option(None, "--lease", help="Seconds a question stays leased without a heartbeat "
+                                                      "before another worker takes it back (default: [enrich] "
+                                                      "lease, 30)."),
     concurrency: int = typer.Option(None, "--concurrency", help="Most questions in flight per source "
                                                                 "(default: the run's)."),
 ) -> None:

@@ -44,7 +44,6 @@ from .run import MAX_FOLLOWUP_CHAIN, WORKERS_PER_SLOT, Enricher, RunReport, Sour
 
 log = logging.getLogger("osint.worker")
 
-LEASE_S = 30.0  # a question leased by a worker that stops renewing it goes back to the queue after this
 POLL_S = 0.5
 
 
@@ -185,13 +184,13 @@ class Worker:
     """
 
     def __init__(self, settings: Settings, store: EvidenceStore, *, egress: str | None = None,
-                 lease_s: float = LEASE_S, poll_s: float = POLL_S, concurrency: int | None = None,
+                 lease_s: float | None = None, poll_s: float = POLL_S, concurrency: int | None = None,
                  on_event: Callable[[dict[str, Any]], None] | None = None):
         self.settings = settings
         self.store = store
         self.work = shared_tables(store)
         self.egress = egress if egress is not None else settings.enrich.egress
-        self.lease_s = lease_s
+        self.lease_s = lease_s or settings.enrich.lease
         self.poll_s = poll_s
         self.concurrency = concurrency
         self.on_event = on_event or (lambda e: None)
