@@ -171,12 +171,16 @@ def test_a_killed_workers_questions_are_taken_back_and_its_run_shows_crashed(pg_
     http_server.add_route("GET", "/shodan/host/", answer, prefix=True)
     cfg = _config(tmp_path / "osint.toml", pg_url,
                   {"shodan": {"url": http_server.url, "rate": 1000, "burst": 100, "api_key": "lab-key",
-                              "timeout": 200}}, allow_private=True, lease=1.0)
+                              "timeout": 200, "concurrency": 8}}, allow_private=True, lease=1.0)
     env = {k: v for k, v in guarded_env.items() if k.lower() not in ("http_proxy", "https_proxy")}
     first = _start(env, cfg, "enrich", "--case", str(CASE), "--sources", "shodan", "--depth", "0", cwd=tmp_path)
     try:
+        # Killed once every question it leased is hanging at the lab.
         deadline = time.monotonic() + 120
-        while http_server.count() == 0 and time.monotonic() < deadline and first.poll() is None:
+        while time.monotonic() < deadline and first.poll() is None:
+            leased = sum(1 for r in _questions(pg_url) if r[2] == "leased")
+            if leased and http_server.count() == leased:
+                break
             time.sleep(0.05)
         assert http_server.count() > 0, first.communicate()[1]
         first.send_signal(signal.SIGKILL)
