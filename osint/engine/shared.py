@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 import tempfile
@@ -45,6 +46,7 @@ from .run import MAX_FOLLOWUP_CHAIN, WORKERS_PER_SLOT, Enricher, RunReport, Sour
 log = logging.getLogger("osint.worker")
 
 POLL_S = 0.5
+LEASE_AHEAD_S = 1.0  # a worker leases what it can ask in about this long at the source's rate
 
 
 def worker_name() -> str:
@@ -284,30 +286,41 @@ class Worker:
 
     async def _serve_source(self, run_id: str, pipe: QuestionPipeline, frontier: Frontier, src: Source,
                             params: dict[str, Any], done: asyncio.Event) -> None:
-        """A feeder leases the source's questions a few at a time; 2 x its fetch slots ask them."""
+        """A feeder leases the source's questions a few at a time; 2 x its fetch slots ask them.
+
+        A worker holds no more leases than it can ask within about a second at the source's rate (and
+        than its askers can take): questions waiting behind a rate budget are left to other workers."""
         loop = asyncio.get_running_loop()
-        slots = pipe.slots(src)
-        n_askers = WORKERS_PER_SLOT * slots
-        queue: asyncio.Queue = asyncio.Queue(maxsize=n_askers)
+        n_askers = WORKERS_PER_SLOT * pipe.slots(src)
+        limit = max(1, min(n_askers, math.ceil(src.rate * LEASE_AHEAD_S)))
+        queue: asyncio.Queue = asyncio.Queue()
+        freed = asyncio.Event()
+        held = 0
 
         async def feed() -> None:
+            nonlocal held
             while True:
-                room = queue.maxsize - queue.qsize()
                 got = []
-                if room > 0:
+                if held < limit:
                     got = await loop.run_in_executor(self._db, self.work.claim, run_id, src.name, self.name,
-                                                     room, self.lease_s)
-                for item in got:
-                    await queue.put(item)
+                                                     limit - held, self.lease_s)
+                    held += len(got)
+                    for item in got:
+                        queue.put_nowait(item)
+                    if not got and not await loop.run_in_executor(self._db, self.work.remaining, run_id):
+                        break
                 if got:
                     continue
-                if room > 0 and not await loop.run_in_executor(self._db, self.work.remaining, run_id):
-                    break
-                await asyncio.sleep(self.poll_s if room > 0 else 0.01)
+                freed.clear()
+                try:  # until an asker is free again, or a while for other workers' follow-ups
+                    await asyncio.wait_for(freed.wait(), timeout=self.poll_s)
+                except asyncio.TimeoutError:
+                    pass
             for _ in range(n_askers):
-                await queue.put(None)
+                queue.put_nowait(None)
 
         async def ask() -> None:
+            nonlocal held
             while (item := await queue.get()) is not None:
                 qid, _node, qjson, attempts = item
                 q = query_from_json(qjson)
@@ -321,6 +334,8 @@ class Worker:
                 if await loop.run_in_executor(self._db, self.work.transact,
                                               lambda conn: frontier.complete(conn, qid, self.name, src, answer)):
                     self.asked += 1
+                held -= 1
+                freed.set()
 
         await asyncio.gather(feed(), *(ask() for _ in range(n_askers)))
 
@@ -380,7 +395,10 @@ class _Watch:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
-        self._poll()
+        try:
+            self._poll()
+        except StoreError:
+            pass  # the work's own error is the one to report
 
     def _loop(self) -> None:
         while not self._stop.wait(POLL_S):
