@@ -324,11 +324,12 @@ class Worker:
             while (item := await queue.get()) is not None:
                 qid, _node, qjson, attempts = item
                 q = query_from_json(qjson)
-                if attempts and not params["refresh"]:
-                    # A dead worker's question: it may have stored the answer before it died.
-                    stored = await loop.run_in_executor(self._db, self.store.latest, src.name, q.key)
+                if not params["refresh"]:
+                    # Answered since this worker opened the run: by a dead worker before it died, or by
+                    # another run asking the same question at the same time. The cache decides if fresh.
+                    stored = await loop.run_in_executor(self._db, self.work.newest_answer, src.name, q.key)
                     if stored is not None:
-                        pipe.remember(src, q.key, stored.id, stored.observed_at)
+                        pipe.remember(src, q.key, *stored)
                 ASKING.set(q)
                 answer = await pipe.ask(src, q)
                 if await loop.run_in_executor(self._db, self.work.transact,

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 
 from .evidence import EvidenceStore
-from .types import clean_json
+from .types import clean_json, iso_utc
 
 # PostgreSQL's "deadlock detected" and "could not serialize": the transaction is simply run again.
 _RETRY_STATES = ("40P01", "40001")
@@ -200,6 +200,16 @@ class WorkTables:
             "ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED) pick WHERE q.id = pick.id "
             "RETURNING q.id, q.node, q.query, q.attempts - 1", r=run_id, s=source, o=owner, n=n, l=lease_s)
         return sorted((tuple(r) for r in rows), key=lambda r: r[0])
+
+    def newest_answer(self, source: str, query_key: str) -> tuple[int, str] | None:
+        """(id, observed time) of the newest stored answer to a question, without its bytes."""
+        rows = self._one("SELECT id, observed_at FROM observations WHERE source = :s AND query_key = :k AND "
+                         "outcome IN ('answered', 'no_record') ORDER BY observed_at DESC, id DESC LIMIT 1",
+                         s=source, k=query_key)
+        if not rows:
+            return None
+        oid, at = rows[0]
+        return oid, iso_utc(at)
 
     # -- budgets ---------------------------------------------------------------------------
 
