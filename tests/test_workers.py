@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
 from lab import load
 from lab.world import to_toml
 from osint.store import open_store

@@ -33,7 +33,7 @@ def enrich(
         progress = _Progress()
         engine = Enricher
         if store.dialect == "postgresql":  # a shared run: `osint worker` on other machines can help
-            from ..engine.shared import SharedEnricher as engine
+            from ..engine.team import SharedEnricher as engine
         enricher = engine(s, c, store, sources=names, depth=depth, refresh=refresh, offline=offline,
                             concurrency=concurrency, on_event=progress.event, command=" ".join(sys.argv[1:]) or "enrich")
         for name, why in enricher.report.skipped_sources.items():

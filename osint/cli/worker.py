@@ -21,7 +21,7 @@ def worker(
                                                                 "(default: the run's)."),
 ) -> None:
     """Exit 0 when done (Ctrl-C stops it: its leased questions go back to the others after --lease)."""
-    from ..engine.shared import Worker
+    from ..engine.worker import Worker
     from ..store import open_store
 
     def event(e: dict) -> None:

@@ -75,6 +75,11 @@ class WorkTables:
                          {"r": run_id, "o": owner, "l": lease_s})
         self.transact(beat)
 
+    def age(self, run_id: str) -> float:
+        """Seconds since the run started."""
+        return float(self._one("SELECT extract(epoch FROM now() - started_at) FROM runs WHERE run_id = :r",
+                               r=run_id)[0][0])
+
     def remaining(self, run_id: str) -> int:
         """Questions queued or leased: the run is complete when there are none."""
         return self._one("SELECT count(*) FROM work_questions WHERE run_id = :r AND state <> 'done'", r=run_id)[0][0]
