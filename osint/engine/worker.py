@@ -31,6 +31,7 @@ from .run import WORKERS_PER_SLOT
 from .shared import Frontier, case_from_text, close_if_done, shared_tables
 
 log = logging.getLogger("osint.worker")
+enrich_log = logging.getLogger("osint.enrich")
 
 POLL_S = 0.5
 LEASE_AHEAD_S = 1.0  # a worker leases what it can ask in about this long at the source's rate
@@ -193,6 +194,7 @@ class Worker:
                         pipe.remember(src, q.key, *stored)
                 ASKING.set(q)
                 answer = await pipe.ask(src, q)
+                _log_answer(src, q, answer)
                 if await loop.run_in_executor(self._db, self.work.transact,
                                               lambda conn: frontier.complete(conn, qid, self.name, src, answer)):
                     self.asked += 1
@@ -202,3 +204,9 @@ class Worker:
         await asyncio.gather(feed(), *(ask() for _ in range(n_askers)))
 
 
+def _log_answer(src: Source, q: Any, answer: Any) -> None:
+    """What the in-process engine logs of a question (`-v`): each failure with its question, each unreadable answer."""
+    if answer.how == "asked" and answer.outcome is not None and not answer.outcome.is_answer:
+        enrich_log.info("%s %s: %s", src.name, q.key, answer.error or answer.outcome)
+    if answer.parse_error:
+        enrich_log.warning("%s", answer.parse_error)
