@@ -209,3 +209,16 @@ def test_a_killed_workers_questions_are_taken_back_and_its_run_shows_crashed(pg_
     assert http_server.count() == held + len(rows)
     with closing(open_store(pg_url, create=False)) as store:
         assert run_states(store, 1.0)[0]["state"] == "complete"
+
+
+def test_a_shodan_search_costs_a_query_credit_and_a_host_lookup_none():
+    from osint.config import EnrichSettings, SourceSettings
+    from osint.engine.budget import credit_budget, credit_cost
+    from osint.sources import SourceContext, registered_sources
+
+    shodan = registered_sources()["shodan"](SourceSettings(options={"credits": 100}), SourceContext(None, EnrichSettings()))
+    host = shodan.queries("ip:192.0.2.10", 0)[0]
+    search = shodan.queries("certificate:" + "ab" * 32, 1)[0]
+    assert (credit_cost(shodan, host), credit_cost(shodan, search), credit_budget(shodan)) == (0, 1, 100)
+    rdap = registered_sources()["rdap"](SourceSettings(), SourceContext(None, EnrichSettings()))
+    assert credit_cost(rdap, rdap.queries("ip:192.0.2.10", 0)[0]) == 1 and credit_budget(rdap) is None
