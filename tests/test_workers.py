@@ -222,3 +222,32 @@ def test_a_shodan_search_costs_a_query_credit_and_a_host_lookup_none():
     assert (credit_cost(shodan, host), credit_cost(shodan, search), credit_budget(shodan)) == (0, 1, 100)
     rdap = registered_sources()["rdap"](SourceSettings(), SourceContext(None, EnrichSettings()))
     assert credit_cost(rdap, rdap.queries("ip:192.0.2.10", 0)[0]) == 1 and credit_budget(rdap) is None
+
+
+def test_a_writer_role_can_run_a_shared_run_and_its_workers(pg_server, guarded_env, http_server, tmp_path):
+    """The rights `store init --writer` gives are enough to open, work on and close a shared run."""
+    from lab.http_server import Response
+    from lab.world import CASE
+
+    tag = time.monotonic_ns() % 10**9
+    writer = f"writer_{tag}"
+    pg_server.new_role(writer, "writer-pw")
+    db = pg_server.new_database()
+    init_store(pg_server.url(db), writers=[writer]).close()
+    url = pg_server.url(db, writer, "writer-pw")
+    http_server.add_route("GET", "/shodan/host/", Response(404, {"error": "No information available for that IP."}),
+                          prefix=True)
+    cfg = _config(tmp_path / "osint.toml", url, {"shodan": {"url": http_server.url, "api_key": "lab-key",
+                                                            "credits": 100, "rate": 1000, "burst": 100}},
+                  allow_private=True)
+    env = {k: v for k, v in guarded_env.items() if k.lower() not in ("http_proxy", "https_proxy")}
+    helper = _start(env, cfg, "worker", "--until-done", cwd=tmp_path)
+    rc, out, err = _finish(_start(env, cfg, "enrich", "--case", str(CASE), "--sources", "shodan", "--depth", "0",
+                                  cwd=tmp_path))
+    assert rc == 0, err
+    assert _finish(helper)[0] == 0
+    rows = _questions(url)
+    assert rows and {r[2] for r in rows} == {"done"} and http_server.count() == len(rows)
+    with closing(open_store(url, create=False)) as store:
+        assert run_states(store, 60.0)[0]["state"] == "complete"
+        assert sum(WorkTables(store).tokens_taken().values()) == len(rows)
