@@ -78,9 +78,10 @@ def naive_sample(store, n: int) -> tuple[float, int]:
 class RemoteLab:
     """The lab in its own process, as real servers would be: its work does not compete with ours for the GIL."""
 
-    def __init__(self, latency: float):
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve-lab", str(latency)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+    def __init__(self, latency: float, records: dict[str, dict[str, list[str]]] | None = None):
+        """`records`: DNS records to add to the lab's, {name: {type: [rdata]}}."""
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve-lab", str(latency), json.dumps(records or {})],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.settings = json.loads(self.proc.stdout.readline())
 
     def _ask(self, command: str) -> str:
@@ -99,8 +100,11 @@ class RemoteLab:
         self.proc.wait(timeout=30)
 
 
-def serve_lab(latency: float) -> None:
+def serve_lab(latency: float, records: dict[str, dict[str, list[str]]]) -> None:
     lab = start_lab()
+    for name, by_type in records.items():
+        for rdtype, rdatas in by_type.items():
+            lab.dns.add_records(name, rdtype, rdatas)
     for server in (lab.dns, lab.whois, lab.http):
         server.set_fault("latency", delay=latency)
     print(json.dumps(lab.source_settings()), flush=True)
@@ -118,8 +122,8 @@ def serve_lab(latency: float) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve-lab":
-        return serve_lab(float(sys.argv[2]))
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve-lab":
+        return serve_lab(float(sys.argv[2]), json.loads(sys.argv[3]))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ips", type=int, default=1000)
     ap.add_argument("--domains", type=int, default=300)

@@ -11,6 +11,9 @@ test suite:
 
     python bench/frontier.py
     python bench/frontier.py --ips 100 --domains 30 --latency 0.05
+    python bench/frontier.py --sources dns,asn,rdap,ct,whois,shodan,internetdb   # without the 1/s passive DNS
+    python bench/frontier.py --ips 20 --domains 40 --resolve --sources dns,archive,shodan
+        # the archive's 0.5/s tail at depth 0 against Shodan's questions about the addresses found at depth 1
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 
-from enrich import RemoteLab, synthetic_case  # noqa: E402
+from enrich import RemoteLab  # noqa: E402
+from lab.load import case_yaml  # noqa: E402
 from lab.world import to_toml  # noqa: E402
 from osint.case import load_case  # noqa: E402
 from osint.config import load_settings  # noqa: E402
@@ -55,21 +59,29 @@ def main() -> None:
     ap.add_argument("--domains", type=int, default=30)
     ap.add_argument("--latency", type=float, default=0.05, help="seconds added to every lab answer")
     ap.add_argument("--depth", type=int, default=None, help="default: the configured depth")
+    ap.add_argument("--sources", default=",".join(SOURCES), help="comma-separated; default: %(default)s")
+    ap.add_argument("--resolve", action="store_true",
+                    help="give every domain an A record to an address of its own, found at depth 1")
     args = ap.parse_args()
 
+    sources = args.sources.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="osint-bench-frontier-"))
-    lab = RemoteLab(args.latency)
+    ips = [f"100.64.{i // 250}.{i % 250 + 1}" for i in range(args.ips)]
+    domains = [f"bench-{i}.example.com" for i in range(args.domains)]
+    records = {f"{d}.": {"A": [f"100.96.{i // 250}.{i % 250 + 1}"]} for i, d in enumerate(domains)} if args.resolve else {}
+    lab = RemoteLab(args.latency, records)
     try:
         doc = {name: {k: v for k, v in conf.items() if k not in LIMIT_KEYS}
-               for name, conf in lab.settings.items() if name in SOURCES}
+               for name, conf in lab.settings.items() if name in sources}
         cfg = tmp / "osint.toml"
         cfg.write_text(to_toml({"store": {"path": str(tmp / "bench.sqlite")},
                                 "enrich": {"allow_private": False}, "sources": doc}))
         cfg.chmod(0o600)
         settings = load_settings(cfg, env={})
-        case = load_case(synthetic_case(tmp / "case.yaml", args.ips, args.domains))
+        (tmp / "case.yaml").write_text(case_yaml("bench", "synthetic frontier case", "BenchBot", ips, domains))
+        case = load_case(tmp / "case.yaml")
         store = open_store(settings.store)
-        enricher = Enricher(settings, case, store, sources=SOURCES, depth=args.depth)
+        enricher = Enricher(settings, case, store, sources=sources, depth=args.depth)
         t0 = time.monotonic()
         report = enricher.run()
         wall = time.monotonic() - t0

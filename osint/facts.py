@@ -6,26 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .transport.base import Query
+# Node kinds (and the kinds the engine can ask about) are the vocabulary's; facts and their
+# readers import them from here as they always have.
+from .vocabulary import ENRICHABLE_KINDS, NODE_KINDS, node_id, split_node_id
 
-# Node kinds, in the investigator's words. The graph colours and the exports key off these.
-NODE_KINDS = (
-    "incident", "brand", "company", "person", "address", "region", "domain", "ip",
-    "netblock", "asn", "org", "registrar", "nameserver", "email", "account", "url",
-    "certificate", "sshkey", "service", "ct_log", "crypto_address", "icp_filing", "phone",
-    "tracker", "favicon", "copyright", "page_title",
-)
-
-# Entity kinds the enrichment engine can ask about.
-ENRICHABLE_KINDS = ("ip", "domain", "email", "url", "nameserver", "company")
-
-
-def node_id(kind: str, value: str) -> str:
-    return f"{kind}:{value}"
-
-
-def split_node_id(nid: str) -> tuple[str, str]:
-    kind, _, value = nid.partition(":")
-    return kind, value
+__all__ = ["ENRICHABLE_KINDS", "NODE_KINDS", "Fact", "Parsed", "node_id", "query_from_json", "query_to_json",
+           "split_node_id"]
 
 
 @dataclass(frozen=True)

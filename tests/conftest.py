@@ -86,6 +86,18 @@ def guarded_env() -> dict[str, str]:
     return env
 
 
+def lab_env(lab: Any) -> dict[str, str]:
+    """Environment for an `osint` subprocess run against the lab: the socket guard, this repo importable,
+    and none of the caller's proxies or API keys (the lab's proxy instead)."""
+    env = dict(os.environ)
+    for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "SHODAN_API_KEY"):
+        env.pop(k, None)
+    env.update(lab.env())
+    env["PYTHONPATH"] = os.pathsep.join([str(SITECUSTOMIZE_DIR), str(REPO_ROOT)])
+    env[socket_guard.ENV_SWITCH] = "1"
+    return env
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[Any]:
     """One private PostgreSQL cluster for the session (tests/lab/pg.py); fails loudly if PostgreSQL is missing."""

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from osint.graph import build_graph
-from osint.graph.attribute import attribute, explain, new_leads, path_text, to_json, to_markdown
+from osint.graph.attribute import attribute, explain, new_leads
+from osint.report.claims import path_text, to_json, to_markdown
 from test_graph_fixtures import StoreWriter, antbot, fact, fake_case, seeds_case  # noqa: F401
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lab.http_server import Response
 from lab.world import start_lab, stop_lab, to_toml
 from osint.case import load_case
 from osint.config import load_settings
@@ -123,3 +124,48 @@ def test_per_pivot_guard_limits_what_is_followed(lab, tmp_path):
     report = Enricher(s, case, store, sources=["dns"]).run()
     assert report.leads_dropped > 0
     assert report.depth_reached == 1
+
+
+def test_a_follow_up_does_not_wait_for_another_sources_slow_answer_at_the_same_depth(lab, tmp_path):
+    """A site's address, found at depth 0, is asked about while crt.sh still holds its depth-0 answer.
+
+    The lab's crt.sh keeps its answer until Team Cymru is asked about the address the DNS answer named (or
+    20 s have passed). With a level barrier the address would wait for crt.sh, and crt.sh for the address.
+    """
+    from lab.load import case_yaml
+
+    found = "100.64.99.7"
+    lab.dns.add_records("gate.example.com.", "A", [found])
+    origin = ".".join(reversed(found.split("."))) + ".origin.asn.cymru.com"
+    gate = {"released": None}
+
+    def held_search(request):
+        for _ in range(400):
+            if lab.dns.count(origin):
+                gate["released"] = True
+                break
+            if lab.http.pause(0.05):
+                break
+        else:
+            gate["released"] = False
+        return Response(200, b"[]", content_type="application/json")
+
+    lab.http.get("/held-crtsh/", held_search)
+    sources = lab.source_settings()
+    sources["ct"] = {**sources["ct"], "url": f"{lab.http.url}/held-crtsh/"}
+    cfg = tmp_path / "osint.toml"
+    cfg.write_text(to_toml({"store": {"path": str(tmp_path / "e.sqlite")}, "enrich": {"depth": 1},
+                            "sources": sources}))
+    cfg.chmod(0o600)
+    s = load_settings(cfg, env={})
+    path = tmp_path / "case.yaml"
+    path.write_text(case_yaml("gate", "frontier test", "GateBot", ["100.64.99.1"], ["gate.example.com"]))
+    store = open_store(s.store)
+    report = Enricher(s, load_case(path), store, sources=["dns", "ct", "asn"]).run()
+
+    assert gate["released"] is True
+    rows = store.list()
+    asked_about_found = min(o.id for o in rows if o.source == "asn" and found in o.query_key)
+    crtsh_answer = min(o.id for o in rows if o.source == "ct")
+    assert asked_about_found < crtsh_answer
+    assert report.depth_reached == 1 and report.stats["ct"].answered + report.stats["ct"].no_record == 1

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 
 from osint.case import CaseError, load_case
 from osint.case import normalize as norm
-from osint.case.loader import _ALL_KEYS
+from osint.case.schema import ALL_KEYS
 from osint.case.model import Case
 from osint.case.uscc import AUTHORITIES, CHARSET, USCCError, check_char, clean_uscc, decode_uscc, org_check_char
 from osint.transport.pipeline import parse_stored, record
@@ -143,7 +143,7 @@ yaml_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allo
                          encodable_text, st.dates(), st.sampled_from(["192.0.2.10", "example.com", "labbot",
                                                                       "suspected", "alleged_server_of",
                                                                       "91440300MA5LAB018T", "ops@example.net"]))
-yaml_keys = st.one_of(st.sampled_from(_ALL_KEYS), encodable_text, st.integers())
+yaml_keys = st.one_of(st.sampled_from(ALL_KEYS), encodable_text, st.integers())
 yaml_docs = st.recursive(yaml_scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(yaml_keys, inner, max_size=5)), max_leaves=25)
 

@@ -46,8 +46,7 @@ def osint(args, env, cwd):
 @pytest.fixture(scope="module")
 def lab_run(tmp_path_factory):
     """The lab case enriched once against the whole lab, with a hostile WHOIS registrant."""
-    from conftest import REPO_ROOT, SITECUSTOMIZE_DIR
-    from lab import socket_guard
+    from conftest import lab_env
 
     work = tmp_path_factory.mktemp("report")
     lab = start_lab()
@@ -57,12 +56,7 @@ def lab_run(tmp_path_factory):
         lab.whois.add_answer("example.net", text)
         store = work / "evidence.sqlite"
         cfg = lab.write_config(work / "osint.toml", store)
-        env = dict(os.environ)
-        for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "SHODAN_API_KEY"):
-            env.pop(k, None)
-        env.update(lab.env())
-        env["PYTHONPATH"] = os.pathsep.join([str(SITECUSTOMIZE_DIR), str(REPO_ROOT)])
-        env[socket_guard.ENV_SWITCH] = "1"
+        env = lab_env(lab)
         env["SOURCE_DATE_EPOCH"] = "1700000000"
         enriched = osint(["--config", str(cfg), "enrich", "--case", str(CASE)], env, work)
         assert enriched.returncode in (0, 1), enriched.stderr

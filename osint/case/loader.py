@@ -1,304 +1,31 @@
 """Read a case YAML file, check every field, and build the normalized Case.
 
-All problems are collected before raising, each with its file, line and field.
+All problems are collected before raising, each with its file, line and field. The schema of the
+file is in case/schema.py, the line-numbered YAML reader in case/yamlines.py.
 """
 
 from __future__ import annotations
 
 import difflib
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from osint.case import normalize as norm
 from osint.case.model import (
     PLATFORM_ALIASES, Account, BrokerStatus, Brand, Case, CaseError, Claim, Company,
-    CompanyStatus, Incident, Indicator, Loss, Platform, Problem, Reference, Relation, Standing,
+    Incident, Indicator, Loss, Platform, Problem, Reference, Relation, Standing,
+)
+from osint.case.schema import (
+    SECTIONS, AccountEntry, BrandEntry, CaseHeader, ClaimEntry, CompanyEntry, IncidentEntry,
+    ReferenceEntry, ServersEntry, Entry, ValueEntry, pydantic_problems,
 )
 from osint.case.uscc import USCCError, decode_uscc
+from osint.case.yamlines import Loc, dotted, read_yaml
 
-Loc = tuple[str | int, ...]
-SLUG = r"^[a-z0-9][a-z0-9._-]*$"
-
-
-# ---------------------------------------------------------------- the YAML schema
-
-class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, str_strip_whitespace=True)
-
-
-class _ValueEntry(_Entry):
-    """A list item written either as the bare value or as a mapping with its own source."""
-
-    key: ClassVar[str]
-    label: str | None = None
-    note: str | None = None
-    source: str | None = None
-    standing: Standing | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_text(cls, data: Any) -> Any:
-        return {cls.key: data} if isinstance(data, (str, int, float)) else data
-
-
-class DomainEntry(_ValueEntry):
-    key: ClassVar[str] = "domain"
-    domain: str
-
-
-class EmailEntry(_ValueEntry):
-    key: ClassVar[str] = "email"
-    email: str
-
-
-class IPEntry(_ValueEntry):
-    key: ClassVar[str] = "ip"
-    ip: str
-
-
-class SeedUrlEntry(_ValueEntry):
-    key: ClassVar[str] = "url"
-    url: str
-    source: str
-    standing: Standing
-
-
-class CaseHeader(_Entry):
-    id: str = Field(pattern=SLUG)
-    title: str
-    summary: str | None = None
-    source: str | None = None
-
-
-class LossEntry(_Entry):
-    amount: Decimal
-    currency: str
-    note: str | None = None
-
-
-class IncidentEntry(_Entry):
-    id: str | None = Field(default=None, pattern=SLUG)
-    time: AwareDatetime | None = None
-    period: str | date | None = None
-    kind: str
-    exchange: str | None = None
-    victim: str | None = None
-    assets: list[str] = []
-    losses: list[LossEntry] = []
-    report_type: str | None = None
-    description: str | None = None
-    source: str
-    standing: Standing
-
-    @model_validator(mode="after")
-    def _when(self) -> IncidentEntry:
-        if self.time is None and self.period is None:
-            raise ValueError("give a time (with its UTC offset) or a period such as 2022-12")
-        if isinstance(self.period, str) and not _is_period(self.period):
-            raise ValueError(f"period {self.period!r} is not YYYY-MM or YYYY-MM-DD")
-        return self
-
-
-def _is_period(text: str) -> bool:
-    parts = text.split("-")
-    return len(parts) in (2, 3) and all(p.isdigit() for p in parts) and len(parts[0]) == 4
-
-
-class AccountEntry(_Entry):
-    platform: str
-    handle: str | None = None
-    name: str | None = None
-    url: str | None = None
-    label: str | None = None
-    note: str | None = None
-    source: str | None = None
-    standing: Standing | None = None
-
-
-class BrokerEntry(_Entry):
-    exchange: str
-    program: str | None = None
-    fast_api: bool | None = None
-    text: str | None = None
-    source: str
-    standing: Standing
-
-
-class BrandEntry(_Entry):
-    id: str = Field(pattern=SLUG)
-    name: str
-    name_zh: str | None = None
-    aliases: list[str] = []  # other names the brand goes by (app names, old names): evidence naming them names it
-    description: str | None = None
-    founded: int | None = None
-    location: str | None = None
-    websites: list[DomainEntry] = []
-    emails: list[EmailEntry] = []
-    accounts: list[AccountEntry] = []
-    broker: BrokerEntry | None = None
-    notes: str | None = None
-    source: str
-    standing: Standing
-
-
-class ClaimEntry(_Entry):
-    relation: Relation
-    brand: str
-    source: str | None = None
-    standing: Standing | None = None
-    quote: str | None = None
-
-
-class ServersEntry(_Entry):
-    claim: ClaimEntry
-    ips: list[IPEntry] = []
-    source: str
-    standing: Standing
-
-
-class CompanyEntry(_Entry):
-    name: str
-    uscc: str | None = None
-    legal_representative: str | None = None
-    address: str | None = None
-    status: CompanyStatus = "unknown"
-    status_as_written: str | None = None
-    founded: date | None = None
-    deregistered: date | None = None
-    abnormal_operations: bool | None = None
-    notes: str | None = None
-    claim: ClaimEntry | None = None
-    source: str
-    standing: Standing
-
-
-class ReferenceEntry(_Entry):
-    label: str
-    url: str
-    source: str
-    standing: Standing | None = None
-
-
-# The top-level keys of a case file and the entry each holds (a list of them, except
-# for case and servers, which hold one).
-SECTIONS: dict[str, type[_Entry]] = {
-    "case": CaseHeader,
-    "incidents": IncidentEntry,
-    "brands": BrandEntry,
-    "servers": ServersEntry,
-    "companies": CompanyEntry,
-    "references": ReferenceEntry,
-    "seed_urls": SeedUrlEntry,
-}
-
-_ALL_KEYS = sorted({name for model in _Entry.__subclasses__() + _ValueEntry.__subclasses__()
-                    for name in model.model_fields} | set(SECTIONS))
-
-
-# ---------------------------------------------------------------- YAML with line numbers
-
-class _CaseLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a date that does not exist (2023-02-30) is a marked
-    error with its line, not a bare ValueError from datetime."""
-
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
-        try:
-            return super().construct_yaml_timestamp(node)
-        except (ValueError, OverflowError) as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is not a valid date or time ({exc})", node.start_mark) from None
-
-
-_CaseLoader.add_constructor("tag:yaml.org,2002:timestamp", _CaseLoader.construct_yaml_timestamp)
-
-
-def parse_yaml(text: str) -> tuple[Any, dict[Loc, int], list[tuple[Loc, int, int]]]:
-    """The document, the line of every path in it, and duplicate keys (path, line, first line).
-
-    Raises yaml.MarkedYAMLError on a syntax error or an impossible date, RecursionError on
-    nesting deeper than the parser recurses.
-    """
-    loader = _CaseLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    lines: dict[Loc, int] = {}
-    dups: list[tuple[Loc, int, int]] = []
-    if node is not None:
-        _walk(node, (), lines, dups, {})
-    return data, lines, dups
-
-
-# A node met again through an alias is walked again (its paths need lines). Nine aliases of nine
-# aliases of ... (a "billion laughs") would have the walk, and everything after it, run for hours
-# on a file of a few hundred bytes; real case files repeat a node a few times, if at all.
-MAX_ALIAS_REPEATS = 10_000
-
-
-def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], dups: list, seen: dict[int, int]) -> None:
-    if id(node) in seen:
-        seen[0] = seen.get(0, 0) + 1  # key 0: repeats so far (no node lives at address 0)
-        if seen[0] > MAX_ALIAS_REPEATS:
-            raise yaml.composer.ComposerError(
-                None, None, f"aliases repeat values more than {MAX_ALIAS_REPEATS} times; write them out instead",
-                node.start_mark)
-    seen[id(node)] = 1
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        first: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value
-            line = key_node.start_mark.line + 1
-            if key in first:
-                dups.append((path + (key,), line, first[key]))
-                continue
-            first[key] = line
-            lines[path + (key,)] = line  # a key's own line, even when its value starts below
-            _walk(value_node, path + (key,), lines, dups, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, path + (index,), lines, dups, seen)
-
-
-def dotted(path: Loc) -> str:
-    """('servers', 'ips', 3) -> 'servers.ips[3]'; a key with line breaks or other unprintable
-    characters is shown quoted and escaped, so that a problem stays on one line."""
-    out = ""
-    for part in path:
-        if not isinstance(part, int):
-            part = part if isinstance(part, str) and part.isprintable() else repr(part)
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "(top level)"
-
-
-def pydantic_problems(exc: ValidationError, base: Loc) -> list[tuple[Loc, str]]:
-    """(path, message) for each error pydantic found, in words for a case-file author."""
-    out = []
-    for err in exc.errors():
-        loc = base + tuple(err["loc"])
-        if err["type"] == "extra_forbidden":
-            key = str(err["loc"][-1]) if err["loc"] else "?"
-            near = difflib.get_close_matches(key, _ALL_KEYS, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            out.append((loc, f"unknown key {key!r}{hint}"))
-        elif err["type"] == "missing":
-            out.append((loc, "is required"))
-        elif err["type"] == "string_pattern_mismatch":
-            out.append((loc, "use lower-case letters, digits, '.', '_' and '-' (like antbot-binance-2023)"))
-        else:
-            out.append((loc, err["msg"].removeprefix("Value error, ")))
-    return out
-
-
-# ---------------------------------------------------------------- building the Case
 
 # Keys whose values are identifiers, not prose: never fold look-alikes in them.
 _NO_FOLD = {"ip", "ips", "domain", "websites", "email", "emails", "url", "handle", "uscc"}
@@ -367,7 +94,7 @@ class _Builder:
     def warn(self, path: Loc, message: str) -> None:
         self.warnings.append(f"{self.file}:{self.line(path)}: {dotted(path)}: {message}")
 
-    def entry(self, model: type[_Entry], data: Any, path: Loc) -> Any:
+    def entry(self, model: type[Entry], data: Any, path: Loc) -> Any:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
@@ -412,7 +139,7 @@ class _Builder:
         self.nodes[node_id] = (item, self.line(path))
         return item
 
-    def indicator(self, kind: str, entry: _ValueEntry, path: Loc,
+    def indicator(self, kind: str, entry: ValueEntry, path: Loc,
                   source: str | None, standing: Standing | None) -> Indicator | None:
         value_path = path + (entry.key,) if path + (entry.key,) in self.lines else path
         text = getattr(entry, entry.key)
@@ -620,33 +347,7 @@ def load_case(path: str | Path) -> Case:
     Raises CaseError listing every problem found, each with file, line and field.
     """
     path = Path(path)
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CaseError([Problem(file=file, line=None, field="(file)",
-                                 message=f"cannot read the case file: {exc.strerror or exc}")]) from None
-    except UnicodeDecodeError as exc:
-        raise CaseError([Problem(file=file, line=None, field="(file)",
-                                 message=f"is not UTF-8 text ({exc.reason})")]) from None
-    try:
-        raw, lines, dups = parse_yaml(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        words = " ".join(w for w in (exc.context, exc.problem) if w)
-        raise CaseError([Problem(file=file, line=mark.line + 1 if mark else None, field="(yaml)",
-                                 message=f"YAML syntax error: {words}")]) from None
-    except yaml.reader.ReaderError as exc:
-        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
-        raise CaseError([Problem(file=file, line=text.count("\n", 0, exc.position) + 1, field="(yaml)",
-                                 message=f"YAML does not allow the character U+{ord(char):04X}; "
-                                         "remove it")]) from None
-    except RecursionError:
-        raise CaseError([Problem(file=file, line=None, field="(yaml)",
-                                 message="YAML nested too deeply to read")]) from None
-    except yaml.YAMLError as exc:
-        raise CaseError([Problem(file=file, line=None, field="(yaml)",
-                                 message=f"YAML error: {exc}")]) from None
+    file, raw, lines, dups = read_yaml(path)
     builder = _Builder(file, lines)
     for key_path, line, first in dups:
         builder.problem(key_path, f"is written twice (first at line {first})", line=line)

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from osint import vocabulary
 from osint.case.uscc import USCCInfo
 from osint.errors import OsintError
 
@@ -121,7 +122,7 @@ class Incident(_Frozen):
 
     @property
     def node_id(self) -> str:
-        return f"incident:{self.id}"
+        return vocabulary.incident_id(self.id)
 
 
 class BrokerStatus(_Frozen):
@@ -152,7 +153,7 @@ class Brand(_Frozen):
 
     @property
     def node_id(self) -> str:
-        return f"brand:{self.id}"
+        return vocabulary.brand_id(self.id)
 
 
 CompanyStatus = Literal["active", "deregistered", "revoked", "unknown"]
@@ -179,19 +180,19 @@ class Company(_Frozen):
 
     @property
     def node_id(self) -> str:
-        return f"company:{self.uscc or self.name}"
+        return vocabulary.company_id(self.uscc or self.name)
 
     @property
     def person_id(self) -> str | None:
-        return f"person:{self.legal_representative}" if self.legal_representative else None
+        return vocabulary.person_id(self.legal_representative) if self.legal_representative else None
 
     @property
     def address_id(self) -> str | None:
-        return f"address:{self.address}" if self.address else None
+        return vocabulary.address_id(self.address) if self.address else None
 
     @property
     def region_id(self) -> str | None:
-        return f"region:{self.decoded.division_code}" if self.decoded else None
+        return vocabulary.region_id(self.decoded.division_code) if self.decoded else None
 
 
 class Reference(_Frozen):

@@ -91,16 +91,17 @@ def attribute(
     as_of: str = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     from ..graph import attribute as attr
+    from ..report.claims import path_text, to_json, to_markdown
 
     with errors():
         c, g = _build(case, False, as_of)
         results = attr.attribute(g, c)
         leads = attr.new_leads(g)
     if fmt == ReportFormat.json:
-        out.print(attr.to_json(results, leads), markup=False, highlight=False, soft_wrap=True)
+        out.print(to_json(results, leads), markup=False, highlight=False, soft_wrap=True)
         return
     if fmt == ReportFormat.md:
-        out.print(attr.to_markdown(results, leads), markup=False, highlight=False, soft_wrap=True)
+        out.print(to_markdown(results, leads), markup=False, highlight=False, soft_wrap=True)
         return
     table = Table(title=f"claims of {c.id}")
     for col in ("claim", "status", "best evidence path"):
@@ -111,7 +112,7 @@ def attribute(
             status += f": {r.lines} independent line(s) from {r.n_sources} source(s)"
         if r.rests_on:
             status += "\nrests on: " + "; ".join(f"{c.subject} {c.relation}" for c in r.rests_on)
-        best = f"{attr.path_text(r.best)} [{', '.join(sorted(r.best.sources))}]" if r.best else r.reason
+        best = f"{path_text(r.best)} [{', '.join(sorted(r.best.sources))}]" if r.best else r.reason
         claim = f"{r.subject} {r.relation} {r.object}" + (f"\n({r.source})" if r.source else "")
         table.add_row(claim, status, best)
     out.print(table)
@@ -120,7 +121,7 @@ def attribute(
         for col in ("lead", "kind", "connects to", "via"):
             lt.add_column(col, overflow="fold")
         for lead in leads:
-            lt.add_row(lead.node, lead.kind, lead.near, attr.path_text(lead.path))
+            lt.add_row(lead.node, lead.kind, lead.near, path_text(lead.path))
         out.print(lt)
 
 

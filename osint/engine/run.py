@@ -170,16 +170,18 @@ class Enricher:
 
     # -- the frontier ------------------------------------------------------------------
     #
-    # Each node's questions go to its sources' queues as soon as the node is found. A node is expanded (its
-    # leads become nodes one depth further) once all its own questions are answered, so a follow-up never
-    # waits for the slowest source's tail on other nodes of the same depth: there is no level barrier.
+    # A node's questions go to its sources' queues as soon as the node is found, and an answer's leads become
+    # nodes one depth further as soon as that answer is parsed: a follow-up never waits for the slowest source's
+    # tail on other nodes of the same depth (there is no level barrier). The guards count per pivot, over all
+    # of its answers: past `max_new_per_pivot` new nodes the rest are dropped (the first answered are
+    # followed; within one answer, in sorted order), and past `shared_infra_threshold` the pivot is recorded
+    # as shared infrastructure and nothing more is followed from it.
 
     async def _frontier(self) -> None:
         self._queues: dict[str, asyncio.Queue] = {src.name: asyncio.Queue() for src in self.sources}
         self._depth_of: dict[str, int] = {}
-        self._expanded: dict[str, int] = {}
-        self._pending: dict[str, int] = {}
-        self._leads: dict[str, list[str]] = {}
+        self._fresh: dict[str, set[str]] = {}  # pivot -> the new nodes its answers named
+        self._followed: Counter = Counter()  # pivot -> how many of them became nodes
         self._outstanding = 0
         for node in self.seeds():
             self._plan(node, 0)
@@ -189,23 +191,19 @@ class Enricher:
             queue = self._queues[src.name]
             while (item := await queue.get()) is not None:
                 node, q = item
-                leads = await self._ask(src, q, 0)
-                self._leads[node].extend(leads)
+                await self._ask(src, q, node, 0)
                 self._outstanding -= 1
-                self._pending[node] -= 1
-                if self._pending[node] == 0:
-                    self._expand(node)
                 self._finish_if_done()
 
         # Twice the source's fetch slots: a worker waiting for the store or for a retry leaves its slot to another.
         await asyncio.gather(*(work(src) for src in self.sources
                                for _ in range(WORKERS_PER_SLOT * self.pipeline.slots(src))))
         self.report.nodes = len(self._depth_of)
+        self.report.leads_dropped = sum(len(f) - self._followed[p] for p, f in self._fresh.items())
 
     def _plan(self, node: str, depth: int) -> None:
         """Put a node's questions in its sources' queues (again, if it is now found nearer the case)."""
         self._depth_of[node] = depth
-        self._leads.setdefault(node, [])
         self.report.depth_reached = max(self.report.depth_reached, depth)
         planned = Counter()
         for pivot in _pivots(node):
@@ -222,32 +220,25 @@ class Enricher:
         for name, n in planned.items():
             self.report.stats[name].planned += n
             self.on_event({"type": "planned", "source": name, "total": self.report.stats[name].planned})
-        count = sum(planned.values())
-        self._outstanding += count
-        self._pending[node] = self._pending.get(node, 0) + count
-        if self._pending[node] == 0:
-            self._expand(node)
+        self._outstanding += sum(planned.values())
 
-    def _expand(self, pivot: str) -> None:
-        """A node's questions are all answered: its leads become nodes one depth further, within the guards."""
+    def _follow(self, pivot: str, leads: list[str]) -> None:
+        """One answer about `pivot` named `leads`: the new ones become nodes one depth further, within the guards."""
         depth = self._depth_of[pivot]
-        if depth >= self.depth or self._expanded.get(pivot, self.depth + 1) <= depth:
+        if depth >= self.depth or pivot in self.report.shared_infrastructure:
             return
-        self._expanded[pivot] = depth
-        guard = self.settings.enrich
         known = self._depth_of
-        fresh = sorted({n for n in self._leads[pivot]
-                        if not (n in known and known[n] <= depth) and split_node_id(n)[0] in self._enrichable})
+        fresh = self._fresh.setdefault(pivot, set())
+        new = sorted({n for n in leads if n not in fresh and split_node_id(n)[0] in self._enrichable
+                      and not (n in known and known[n] <= depth)})
+        fresh.update(new)
+        guard = self.settings.enrich
         if len(fresh) > guard.shared_infra_threshold:
             # Shared infrastructure (a hosting IP, a big name server): record, don't expand.
-            if pivot not in self.report.shared_infrastructure:
-                self.report.shared_infrastructure.append(pivot)
-            self.report.leads_dropped += len(fresh)
+            self.report.shared_infrastructure.append(pivot)
             return
-        if len(fresh) > guard.max_new_per_pivot:
-            self.report.leads_dropped += len(fresh) - guard.max_new_per_pivot
-            fresh = fresh[: guard.max_new_per_pivot]
-        for node in fresh:
+        for node in new[: max(0, guard.max_new_per_pivot - self._followed[pivot])]:
+            self._followed[pivot] += 1
             if known.get(node, depth + 2) > depth + 1:
                 self._plan(node, depth + 1)
 
@@ -259,13 +250,13 @@ class Enricher:
 
     # -- one question and its follow-ups -------------------------------------------------
 
-    async def _ask(self, src: Source, q: Query, chain: int) -> list[str]:
+    async def _ask(self, src: Source, q: Query, node: str, chain: int) -> None:
         stats = self.report.stats[src.name]
         answer = await self.pipeline.ask(src, q)
         if answer.how == NOT_ASKED:
             stats.not_asked += 1
             self._event(src, "not_asked")
-            return []
+            return
         if answer.how == CACHED:
             stats.cached += 1
             self._event(src, "cached")
@@ -284,16 +275,14 @@ class Enricher:
             stats.parse_failed += 1
             log.warning("%s", answer.parse_error)
         if answer.parsed is None:
-            return []
-        leads = list(answer.parsed.leads)
+            return
+        self._follow(node, answer.parsed.leads)
         if chain < MAX_FOLLOWUP_CHAIN:
             follow = [f for f in answer.parsed.followups if (f.source or src.name, f.key) not in self._asked]
             for f in follow:
                 self._asked.add((src.name, f.key))
                 stats.planned += 1
-            for more in await asyncio.gather(*(self._ask(src, f, chain + 1) for f in follow)):
-                leads.extend(more)
-        return leads
+            await asyncio.gather(*(self._ask(src, f, node, chain + 1) for f in follow))
 
     def _event(self, src: Source, outcome: str) -> None:
         self.on_event({"type": "done", "source": src.name, "outcome": outcome})

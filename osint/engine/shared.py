@@ -4,10 +4,9 @@
 guards and the case file's text go into `run_work`, the case's indicators into `work_nodes`, their
 questions into `work_questions`, all in one transaction. Any number of workers (osint/engine/worker.py),
 in any process on any machine pointed at the same store, then lease questions and complete each in one
-transaction that also counts down its node's open questions, adds its leads and follow-ups, and, when
-the node's last question is done, expands the node (`Frontier`): its leads become nodes one depth
-further, within the same guards as the in-process engine. A question is in a run once ((run, source,
-query key) is unique), so two workers meeting the same lead enqueue it once.
+transaction that also follows its leads (`Frontier`: the new ones become nodes one depth further, within
+the same per-pivot guards as the in-process engine) and queues its follow-up questions. A question is in
+a run once ((run, source, query key) is unique), so two workers meeting the same lead enqueue it once.
 
 The run is complete when no question is queued or leased; whoever sees that first closes it. The
 closing table is computed from the shared tables, so it is the same from any machine. SQLite keeps
@@ -38,7 +37,10 @@ def shared_tables(store: EvidenceStore) -> WorkTables:
 
 
 class Frontier:
-    """Plans and expands nodes of one run inside the caller's transaction, with the in-process guards."""
+    """Plans nodes and follows answers' leads for one run inside the caller's transaction, with the guards
+    of the in-process engine (osint/engine/run.py): an answer's leads become nodes one depth further as soon
+    as it is done; per pivot, past `max_new_per_pivot` new nodes the rest are dropped, and past
+    `shared_infra_threshold` the pivot is shared infrastructure and nothing more is followed from it."""
 
     def __init__(self, work: WorkTables, run_id: str, sources: list[Source], params: dict[str, Any]):
         self.work = work
@@ -49,7 +51,7 @@ class Frontier:
         self.threshold = params["shared_infra_threshold"]
         self.enrichable = set(params["enrichable"])
 
-    def plan(self, conn: Any, node: str, depth: int, worklist: list[str]) -> None:
+    def plan(self, conn: Any, node: str, depth: int) -> None:
         """Put a node's questions in the queue (again, if it is now found nearer the case)."""
         if not self.work.place_node(conn, self.run_id, node, depth):
             return
@@ -59,38 +61,32 @@ class Frontier:
             for src in self.sources:
                 if kind in src.consumes:
                     questions += [(src.name, q.key, query_to_json(q), 0) for q in src.queries(pivot, depth)]
-        added = self.work.add_questions(conn, self.run_id, node, questions)
-        pending = self.work.settle(conn, self.run_id, node, sum(added.values()), [])[0]
-        if pending == 0:
-            worklist.append(node)
+        self.work.add_questions(conn, self.run_id, node, questions)
 
-    def drain(self, conn: Any, worklist: list[str]) -> None:
-        while worklist:
-            self._expand(conn, worklist.pop())
-
-    def _expand(self, conn: Any, pivot: str) -> None:
-        """A node's questions are all answered: its leads become nodes one depth further, within the guards."""
-        pending, depth, expanded, leads = self.work.settle(conn, self.run_id, pivot, 0, [])
-        if pending or depth >= self.depth or (expanded is not None and expanded <= depth):
+    def follow(self, conn: Any, pivot: str, leads: list[str]) -> None:
+        """One answer about `pivot` named `leads`: the new ones become nodes one depth further, within the guards."""
+        if not leads:
+            return
+        depth, fresh, followed, shared = self.work.pivot(conn, self.run_id, pivot)
+        if depth >= self.depth or shared:
             return
         known = self.work.depths(conn, self.run_id, sorted(set(leads)))
-        fresh = sorted({n for n in leads
-                        if not (n in known and known[n] <= depth) and split_node_id(n)[0] in self.enrichable})
+        seen = set(fresh)
+        new = sorted({n for n in leads if n not in seen and split_node_id(n)[0] in self.enrichable
+                      and not (n in known and known[n] <= depth)})
+        fresh = fresh + new
         if len(fresh) > self.threshold:
             # Shared infrastructure (a hosting IP, a big name server): record, don't expand.
-            self.work.mark_expanded(conn, self.run_id, pivot, depth, len(fresh), True)
+            self.work.set_pivot(conn, self.run_id, pivot, fresh, followed, True)
             return
-        dropped = max(0, len(fresh) - self.max_new)
-        fresh = fresh[: self.max_new]
-        self.work.mark_expanded(conn, self.run_id, pivot, depth, dropped, False)
-        worklist: list[str] = []
-        for node in fresh:
+        chosen = new[: max(0, self.max_new - followed)]
+        self.work.set_pivot(conn, self.run_id, pivot, fresh, followed + len(chosen), False)
+        for node in chosen:
             if known.get(node, depth + 2) > depth + 1:
-                self.plan(conn, node, depth + 1, worklist)
-        self.drain(conn, worklist)
+                self.plan(conn, node, depth + 1)
 
     def complete(self, conn: Any, qid: int, owner: str, src: Source, answer: Answer) -> bool:
-        """Record what became of a leased question, count down its node, expand the node if it was the last."""
+        """Record what became of a leased question, follow its leads, queue its follow-up questions."""
         result = {"how": answer.how, "outcome": str(answer.outcome) if answer.outcome else None,
                   "error": answer.error, "parse_failed": answer.parse_error is not None}
         if answer.how == "asked" and answer.outcome not in (Outcome.ANSWERED, Outcome.NO_RECORD):
@@ -100,14 +96,12 @@ class Frontier:
             return False  # our lease ran out and another worker has the question now
         _, node, chain = got
         parsed = answer.parsed
-        followups = []
-        if parsed is not None and chain < MAX_FOLLOWUP_CHAIN:
-            followups = [(src.name, f.key, query_to_json(f), chain + 1) for f in parsed.followups]
-        added = self.work.add_questions(conn, self.run_id, node, followups)
-        leads = list(parsed.leads) if parsed is not None else []
-        pending = self.work.settle(conn, self.run_id, node, sum(added.values()) - 1, leads)[0]
-        if pending == 0:
-            self.drain(conn, [node])
+        if parsed is None:
+            return True
+        self.follow(conn, node, list(parsed.leads))
+        if chain < MAX_FOLLOWUP_CHAIN:
+            self.work.add_questions(conn, self.run_id, node,
+                                    [(src.name, f.key, query_to_json(f), chain + 1) for f in parsed.followups])
         return True
 
 

@@ -33,10 +33,8 @@ class SharedEnricher(Enricher):
         def open_and_plan(conn: Any) -> None:
             # One transaction: no worker sees the run before its seeds' questions are queued.
             self.work.open_run(self.run_id, params, conn)
-            worklist: list[str] = []
             for node in self.seeds():
-                frontier.plan(conn, node, 0, worklist)
-            frontier.drain(conn, worklist)
+                frontier.plan(conn, node, 0)
 
         self.work.transact(open_and_plan)
         worker = Worker(self.settings, self.store, egress=self.egress, concurrency=self.concurrency)

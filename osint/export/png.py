@@ -20,7 +20,7 @@ import networkx as nx
 
 from ..graph.collapse import collapse_fans
 from ..graph.layout import positions
-from ..graph.style import CLAIM_EDGE_COLOUR, colour
+from ..graph.style import CLAIM_EDGE_COLOUR, EVIDENCE_EDGE_COLOUR, colour
 from .common import atomic_write, one_line
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def export_png(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, dpi: int
                     continue
                 (claims if data.get("claim") else evidence).append((pos[str(u)], pos[str(v)]))
             if evidence:
-                ax.add_collection(LineCollection(evidence, colors="#9E9E9E", linewidths=0.5, alpha=0.5, zorder=1))
+                ax.add_collection(LineCollection(evidence, colors=EVIDENCE_EDGE_COLOUR, linewidths=0.5, alpha=0.5, zorder=1))
             if claims:
                 ax.add_collection(LineCollection(claims, colors=CLAIM_EDGE_COLOUR, linewidths=0.9, alpha=0.8,
                                                  linestyles="dashed", zorder=2))

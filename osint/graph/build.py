@@ -14,31 +14,19 @@ from ..case.normalize import domain_display, email_display, url_display
 from ..facts import Fact, split_node_id
 from ..sources.indicators import possible_homograph
 from ..textnorm import is_han, person_pinyin, to_pinyin
+from ..vocabulary import (DEFAULT_CONFIDENCE, RELATIONS, address_id, brand_id, company_id, incident_id, ip_id,
+                          person_id, region_id)
 from .names import derive_names, texts_of
 
 CASE_SOURCE = "case"  # the case file itself: never counted as independent corroboration
-DEFAULT_CONFIDENCE = 0.5
-# How far one source's word on one relation goes, before any corroboration. Specific rules
-# (source, relation) first, then the relation's default, then DEFAULT_CONFIDENCE.
-SOURCE_RELATION_CONFIDENCE = {
-    ("dns", "resolves_to"): 0.9, ("pdns", "resolves_to"): 0.9, ("dns", "ptr"): 0.8, ("pdns", "ptr"): 0.8,
-    ("shodan", "ptr"): 0.7, ("whois", "registrant"): 0.7, ("whois", "uses_email"): 0.7,
-    ("rdap", "uses_email"): 0.7, ("whois", "nameserver"): 0.85, ("shodan", "operated_by"): 0.6,
-    ("shodan", "located_in"): 0.6, ("ct", "certificate_names"): 0.95, ("shodan", "certificate_names"): 0.9,
-}
-RELATION_CONFIDENCE = {
-    "resolves_to": 0.9, "ptr": 0.8, "nameserver": 0.9, "mail_server": 0.9, "spf_includes": 0.85,
-    "spf_allows": 0.85, "dmarc_reports_to": 0.85, "caa_issuer": 0.85, "registered_with": 0.9,
-    "registrant": 0.7, "uses_email": 0.7, "abuse_contact": 0.8, "phone_of": 0.7, "in_netblock": 0.9,
-    "announced_by": 0.9, "operated_by": 0.8, "located_in": 0.6, "has_service": 0.8,
-    "serves_certificate": 0.85, "certificate_names": 0.9, "serves_ssh_key": 0.9, "mentions": 0.5,
-    "links_to": 0.6, "hosted_on": 0.9, "legal_representative_of": 0.9, "registered_at": 0.9,
-    "in_district": 0.9, "shares_name_stem": 0.4, "shares_district": 0.2, "names": 0.8,
-}
+# How far one source's word on one relation goes, before any corroboration: the vocabulary's
+# (source, relation) rules first, then the relation's default, then DEFAULT_CONFIDENCE.
+SOURCE_RELATION_CONFIDENCE = {(source, r.name): c for r in RELATIONS.values() for source, c in r.by_source.items()}
+RELATION_CONFIDENCE = {r.name: r.confidence for r in RELATIONS.values() if r.confidence is not None}
 CLAIM_CONFIDENCE = 0.3  # an allegation, until evidence says more
 # Facts the case file itself states about its companies (copied from the registry), and the
 # district a credit code encodes.
-CASE_FACT_CONFIDENCE = {"legal_representative_of": 0.8, "registered_at": 0.8, "in_district": 0.9}
+CASE_FACT_CONFIDENCE = {r.name: r.case_confidence for r in RELATIONS.values() if r.case_confidence is not None}
 SIMILAR_NAME_FACTOR = 0.8  # similar_name: the name-match score x 0.8
 SSH_KEY_SHARED_LIMIT = 25  # more IPs than this behind one host key: a default image, not one operator
 
@@ -215,7 +203,7 @@ def _owner_ip(g: nx.MultiDiGraph, node: str) -> str | None:
         if data.get("kind") == "has_service" and pred.startswith("ip:"):
             return pred
     host = value.rpartition(":")[0]  # service:<ip>:<port>/<proto>
-    return f"ip:{host}" if host else None
+    return ip_id(host) if host else None
 
 
 def _derive_same_ssh_key(g: nx.MultiDiGraph) -> None:
@@ -290,7 +278,7 @@ def add_case(g: nx.MultiDiGraph, case: Any) -> datetime | None:
     the main incident (UTC), which bounds `at_incident`."""
     for inc in getattr(case, "incidents", None) or ([case.incident] if getattr(case, "incident", None) else []):
         when = inc.time.isoformat(sep=" ", timespec="minutes") if inc.time else inc.period
-        _case_node(g, f"incident:{inc.id}", label=" ".join(x for x in (inc.exchange, "incident", when) if x),
+        _case_node(g, incident_id(inc.id), label=" ".join(x for x in (inc.exchange, "incident", when) if x),
                    time=iso_utc(inc.time) if inc.time else None, time_as_written=inc.time, period=inc.period,
                    incident_kind=inc.kind, exchange=inc.exchange, victim=inc.victim, assets=list(inc.assets),
                    losses=[f"{loss.amount} {loss.currency}" for loss in inc.losses],
@@ -298,7 +286,7 @@ def add_case(g: nx.MultiDiGraph, case: Any) -> datetime | None:
                    standing=inc.standing)
     for brand in case.brands:
         broker = getattr(brand, "broker", None)
-        _case_node(g, f"brand:{brand.id}", label=brand.name, name_zh=brand.name_zh,
+        _case_node(g, brand_id(brand.id), label=brand.name, name_zh=brand.name_zh,
                    pinyin=brand.name_pinyin, description=getattr(brand, "description", None),
                    founded=getattr(brand, "founded", None), location=getattr(brand, "location", None),
                    broker_exchange=broker and broker.exchange, broker_program=broker and broker.program,
@@ -306,23 +294,23 @@ def add_case(g: nx.MultiDiGraph, case: Any) -> datetime | None:
                    source=getattr(brand, "source", None), standing=getattr(brand, "standing", None))
     for co in case.companies:
         decoded = co.decoded
-        cid = f"company:{co.uscc or co.name}"
+        cid = company_id(co.uscc or co.name)
         _case_node(g, cid, label=co.name, pinyin=co.name_pinyin, uscc=co.uscc, status=co.status,
                    status_as_written=getattr(co, "status_as_written", None), founded=co.founded,
                    deregistered=co.deregistered, abnormal_operations=co.abnormal_operations,
                    notes=getattr(co, "notes", None), source=co.source, standing=co.standing,
                    first_seen=co.founded, last_seen=co.deregistered)
         if co.legal_representative:
-            pid = f"person:{co.legal_representative}"
+            pid = person_id(co.legal_representative)
             original = getattr(co, "legal_representative_original", None)
             _case_node(g, pid, label=co.legal_representative, pinyin=co.legal_representative_pinyin,
                        as_written=original if original != co.legal_representative else None)
             _case_edge(g, pid, "legal_representative_of", cid, co.source, co.standing)
         if co.address:
-            _case_node(g, f"address:{co.address}", label=co.address)
-            _case_edge(g, cid, "registered_at", f"address:{co.address}", co.source, co.standing)
+            _case_node(g, address_id(co.address), label=co.address)
+            _case_edge(g, cid, "registered_at", address_id(co.address), co.source, co.standing)
         if decoded is not None and decoded.division_code:
-            rid = f"region:{decoded.division_code}"
+            rid = region_id(decoded.division_code)
             _case_node(g, rid, label=decoded.division_name or decoded.division_code,
                        province=getattr(decoded, "province_name", None))
             _case_edge(g, cid, "in_district", rid, co.source, co.standing, sources="uscc")

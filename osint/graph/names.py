@@ -25,6 +25,7 @@ import networkx as nx
 
 from ..facts import split_node_id
 from ..textnorm import fold_cjk, is_han
+from ..vocabulary import brand_id, company_id
 
 # Node attributes whose text says who runs something (any source that sets one takes part).
 NAME_FIELDS = frozenset({"title", "http_title", "site_name", "description", "copyright", "subject",
@@ -73,11 +74,11 @@ class Namer:
         self.companies: list[tuple[str, str]] = []  # (folded Chinese name, node)
         for brand in getattr(case, "brands", None) or ():
             names = [brand.name, getattr(brand, "name_zh", None), *(getattr(brand, "aliases", None) or ())]
-            node = f"brand:{brand.id}"
+            node = brand_id(brand.id)
             for name in dict.fromkeys(n.strip() for n in names if n and n.strip()):
                 self._add(name, node)
         for co in getattr(case, "companies", None) or ():
-            node = f"company:{co.uscc or co.name}"
+            node = company_id(co.uscc or co.name)
             if co.name and any(is_han(ch) for ch in co.name):
                 self.companies.append((fold_cjk(co.name), node))
             if co.uscc:

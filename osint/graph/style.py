@@ -4,45 +4,16 @@ from __future__ import annotations
 
 import math
 
-# Kind -> (colour, what the node is). Related kinds share a hue family: network things are green,
-# names are blue, people and organisations warm. graphs/README.md carries this table; a test checks
-# that it matches (regenerate it with `python -m osint.graph.style`).
-KINDS: dict[str, tuple[str, str]] = {
-    "incident": ("#E41A1C", "the theft itself (time, exchange, losses)"),
-    "brand": ("#FF7F00", "the product or brand the case is about (AntBot)"),
-    "company": ("#A65628", "a Chinese company, by its Unified Social Credit Code"),
-    "person": ("#F781BF", "a person (legal representative, WHOIS registrant)"),
-    "address": ("#C2A5CF", "a postal address"),
-    "region": ("#BDBDBD", "an administrative division or a country"),
-    "domain": ("#377EB8", "a host or domain name"),
-    "nameserver": ("#6BAED6", "a DNS name server"),
-    "url": ("#9ECAE1", "a web page"),
-    "ip": ("#4DAF4A", "an IP address"),
-    "netblock": ("#A1D99B", "an IP range (CIDR)"),
-    "asn": ("#238B45", "an autonomous system"),
-    "service": ("#74C476", "an open port on an IP"),
-    "org": ("#984EA3", "an organisation without a credit code (network operator, registrant)"),
-    "registrar": ("#807DBA", "a domain registrar"),
-    "email": ("#FFD92F", "an e-mail address"),
-    "phone": ("#E5C494", "a phone number"),
-    "account": ("#DD3497", "an account on a platform (Twitter, Telegram, Binance Square)"),
-    "certificate": ("#1B9E77", "a TLS certificate, by SHA-256"),
-    "sshkey": ("#66C2A5", "an SSH host key, by fingerprint"),
-    "ct_log": ("#8DD3C7", "a Certificate Transparency log"),
-    "crypto_address": ("#FB8072", "a cryptocurrency address"),
-    "icp_filing": ("#BCBD22", "a Chinese ICP filing number"),
-    "tracker": ("#17BECF", "an analytics or tracker id a site loads (Baidu Tongji, CNZZ, 51.la, Google)"),
-    "favicon": ("#9EDAE5", "a site icon, by the hash Shodan indexes (framework defaults left out)"),
-    "copyright": ("#DBDB8D", "the holder a site's copyright line names"),
-    "page_title": ("#C7C7C7", "a page title (generic ones left out)"),
-}
-FALLBACK_COLOUR = "#969696"  # kinds a third-party source invents
-CLAIM_EDGE_COLOUR = "#E41A1C"  # claims from the case file: red, so they stand out from evidence
+from ..vocabulary import CLAIM_EDGE_COLOUR, EVIDENCE_EDGE_COLOUR, FALLBACK_COLOUR
+from ..vocabulary import KINDS as _VOCABULARY
+from ..vocabulary import kind_colour as colour
 
+__all__ = ["CLAIM_EDGE_COLOUR", "EVIDENCE_EDGE_COLOUR", "FALLBACK_COLOUR", "KINDS", "colour", "legend",
+           "legend_markdown", "node_size", "rgb"]
 
-def colour(kind: str) -> str:
-    """The hex colour ('#RRGGBB') of a node kind."""
-    return KINDS.get(kind, (FALLBACK_COLOUR, ""))[0]
+# Kind -> (colour, what the node is), from the vocabulary. graphs/README.md carries this table; a test
+# checks that it matches (regenerate it with `python -m osint.graph.style`).
+KINDS: dict[str, tuple[str, str]] = {k.name: (k.colour, k.description) for k in _VOCABULARY.values()}
 
 
 def rgb(hex_colour: str) -> tuple[int, int, int]:

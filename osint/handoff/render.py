@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 
 from ..export.common import clean_text
 from .i18n import messages
-from .requests import Handoff
+from .model import Handoff
 
 FORMATS = ("md", "html", "json")
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -19,13 +19,14 @@ the case their records bear on: the number of case items (identifiers, the incid
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import networkx as nx
 
 from ..facts import split_node_id
+from ..vocabulary import brand_id, incident_id
+from .model import Ask, Contact, Country, Handoff, Holder, Identifier, Reference
 
 ROLE_ORDER = ("exchange", "hosting", "registrar", "ca", "platform")
 PLATFORM_NAMES = {"x": "X (Twitter)", "telegram": "Telegram", "youtube": "YouTube", "google_play": "Google Play",
@@ -42,77 +43,6 @@ ASKS = {
 _EV = re.compile(r"^ev(\d+)$")
 _ISSUER_O = re.compile(r"(?:^|,\s*)O=([^,]+)")
 _ISSUER_C = re.compile(r"(?:^|,\s*)C=([A-Za-z]{2})\b")
-
-
-@dataclass
-class Identifier:
-    node: str
-    kind: str
-    value: str
-    in_case: bool
-    first_seen: str | None = None  # when it was first tied to the case (evidence), UTC
-    last_seen: str | None = None
-    how: list[str] = field(default_factory=list)  # message keys: how it ties to this holder
-    evidence: list[str] = field(default_factory=list)
-    case_sources: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Contact:
-    value: str
-    role: str
-    evidence: list[str]
-
-
-@dataclass
-class Country:
-    code: str
-    evidence: list[str]
-    basis: str  # where the country comes from: registry (the netblock), holder (its own record), certificate_issuer
-
-
-@dataclass
-class Reference:
-    label: str
-    url: str
-    source: str
-
-
-@dataclass
-class Ask:
-    key: str
-    evidence: list[str]
-    case_sources: list[str]
-
-
-@dataclass
-class Holder:
-    key: str
-    name: str
-    role: str
-    identifiers: list[Identifier] = field(default_factory=list)
-    contacts: list[Contact] = field(default_factory=list)
-    countries: list[Country] = field(default_factory=list)
-    references: list[Reference] = field(default_factory=list)
-    asks: list[Ask] = field(default_factory=list)
-    window_start: str | None = None
-    window_end: str | None = None
-    evidence: list[str] = field(default_factory=list)
-    case_sources: list[str] = field(default_factory=list)
-    coverage: int = 0
-
-
-@dataclass
-class Handoff:
-    case_id: str
-    title: str
-    incident_time: str | None
-    incident_source: str | None
-    exchange: str | None
-    holders: list[Holder]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _ev(*texts: Any) -> list[str]:
@@ -322,7 +252,7 @@ def _exchange(c: _Collector, case: Any, g: nx.MultiDiGraph) -> None:
     h = c.holder(f"exchange:{name}", name, "exchange")
     if inc.source:
         h.case_sources.append(str(inc.source))
-    node = f"incident:{inc.id}"
+    node = incident_id(inc.id)
     when = _utc(inc.time.isoformat()) if getattr(inc, "time", None) else None
     h.identifiers.append(Identifier(node=node, kind="incident", value=" ".join(
         x for x in (name, inc.kind, when or getattr(inc, "period", None)) if x), in_case=True, first_seen=when,
@@ -339,7 +269,7 @@ def _exchange(c: _Collector, case: Any, g: nx.MultiDiGraph) -> None:
         broker = getattr(brand, "broker", None)
         if broker and low in str(broker.exchange).lower():
             h.case_sources.append(str(broker.source))
-            h.identifiers.append(Identifier(node=f"brand:{brand.id}", kind="brand", value=brand.name, in_case=True,
+            h.identifiers.append(Identifier(node=brand_id(brand.id), kind="brand", value=brand.name, in_case=True,
                                             how=["broker"], case_sources=[str(broker.source)]))
 
 

@@ -30,6 +30,7 @@ from ..sources.base import Parsed, ParseError, SourceContext
 from ..sources.indicators import clean_context, find_indicators
 from ..transport.base import Outcome
 from ..transport.base import Query
+from ..vocabulary import account_id, certificate_id, org_id, region_id, url_id
 
 SOURCE = "apk"
 PARSER = "apk@1"
@@ -244,7 +245,7 @@ def _plausible_host(found: Any, text: str) -> bool:
 
 
 def app_node(package: str) -> str:
-    return f"account:google_play:{package}"
+    return account_id("google_play", package)
 
 
 def reading_to_parsed(reading: Reading, digest: str, size: int) -> Parsed:
@@ -255,7 +256,7 @@ def reading_to_parsed(reading: Reading, digest: str, size: int) -> Parsed:
              apk_sha256=digest, apk_size=size)
     orgs: list[str] = []
     for cert in reading.certificates:
-        node = f"certificate:{cert['sha256']}"
+        node = certificate_id(cert['sha256'])
         out.node(node, subject=cert.get("subject"), issuer=cert.get("issuer"), serial=cert.get("serial"),
                  not_before=cert.get("not_before"), not_after=cert.get("not_after"),
                  self_signed=cert.get("self_signed"), use="APK signing")
@@ -264,12 +265,12 @@ def reading_to_parsed(reading: Reading, digest: str, size: int) -> Parsed:
         for field_name, value in (("O", cert.get("organization")), ("CN", cert.get("common_name"))):
             if not value or value.lower() in GENERIC_NAMES or value.lower() == (reading.app_name or "").lower():
                 continue
-            org = f"org:{value}"
+            org = org_id(value)
             out.fact(app, "developed_by", org, via="signing certificate", field=field_name,
                      certificate=cert["sha256"])
             orgs.append(org)
             if cert.get("country") and field_name == "O":
-                out.fact(org, "located_in", f"region:{cert['country'].upper()}", via="signing certificate C")
+                out.fact(org, "located_in", region_id(cert['country'].upper()), via="signing certificate C")
     seen: set[str] = set()
     for member, strings in sorted(reading.strings.items()):
         for text in strings:
@@ -283,7 +284,7 @@ def reading_to_parsed(reading: Reading, digest: str, size: int) -> Parsed:
                 out.leads.append(found.node)
             for m in _URL.finditer(text):
                 try:
-                    url = f"url:{normalize_url(m.group(0).rstrip('.,;)'))}"
+                    url = url_id(normalize_url(m.group(0).rstrip('.,;)')))
                 except NormalizeError:
                     continue
                 if url not in seen and len(seen) < MAX_MENTIONS:

@@ -18,8 +18,10 @@ from ..graph import attribute as attr
 from ..graph.build import moment
 from ..graph.collapse import collapse_fans
 from ..graph.layout import positions
-from ..graph.style import CLAIM_EDGE_COLOUR, colour, node_size
+from ..graph.paths import EvidencePath
+from ..graph.style import colour, node_size
 from ..textnorm import is_han
+from ..vocabulary import edge_colour
 
 _EV = re.compile(r"ev(\d+)")
 # Node attributes the graph view does not list again (they are its label, colour or position).
@@ -96,7 +98,7 @@ def _date(text: Any) -> str | None:
     return when.strftime("%Y-%m-%d %H:%M")
 
 
-def _hops(graph: nx.MultiDiGraph, path: attr.EvidencePath | None) -> list[dict[str, Any]]:
+def _hops(graph: nx.MultiDiGraph, path: EvidencePath | None) -> list[dict[str, Any]]:
     if path is None:
         return []
     hops = []
@@ -319,7 +321,7 @@ def _graph_view(graph: nx.MultiDiGraph) -> dict[str, Any]:
         claim = bool(data.get("claim"))
         edges.append({"data": {"id": f"e{i}", "source": str(u), "target": str(v),
                                "relation": str(data.get("kind", key)), "claim": claim,
-                               "colour": CLAIM_EDGE_COLOUR if claim else "#9E9E9E",
+                               "colour": edge_colour(str(data.get("kind", key)), claim=claim),
                                "sources": _sources(data),
                                "evidence": evidence_ids(data.get("evidence")),
                                "first_seen": _date(data.get("first_seen")), "last_seen": _date(data.get("last_seen")),

@@ -3,6 +3,8 @@ have the same keys, so a section can never be missing in one language."""
 
 from __future__ import annotations
 
+from ..vocabulary import KINDS, RELATIONS
+
 LANGS = ("zh", "en")
 
 TEXT: dict[str, dict[str, str]] = {
@@ -231,33 +233,9 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-# Node kinds and relations: English is the id itself (underscores as spaces); Chinese is named here.
-KINDS_ZH = {
-    "incident": "事件", "brand": "品牌", "company": "公司", "person": "人员", "address": "地址", "region": "行政区",
-    "domain": "域名", "nameserver": "域名服务器", "url": "网页", "ip": "IP 地址", "netblock": "IP 段",
-    "asn": "自治系统", "service": "开放服务", "org": "组织", "registrar": "注册商", "email": "电子邮箱",
-    "phone": "电话", "account": "账号", "certificate": "证书", "sshkey": "SSH 主机密钥", "ct_log": "证书透明度日志",
-    "crypto_address": "加密货币地址", "icp_filing": "ICP 备案号",
-    "tracker": "统计跟踪代码", "favicon": "网站图标", "copyright": "版权声明", "page_title": "网页标题",
-}
-RELATIONS_ZH = {
-    "resolves_to": "解析到", "ptr": "反向解析为", "nameserver": "使用域名服务器", "mail_server": "邮件服务器",
-    "spf_includes": "SPF 包含", "spf_allows": "SPF 允许", "dmarc_reports_to": "DMARC 报告发往", "caa_issuer": "CAA 签发机构",
-    "registered_with": "注册商为", "registrant": "注册人为", "uses_email": "使用邮箱", "abuse_contact": "滥用投诉邮箱",
-    "phone_of": "电话属于", "in_netblock": "属于 IP 段", "announced_by": "由自治系统宣告", "operated_by": "运营方为",
-    "located_in": "位于", "has_service": "开放服务", "serves_certificate": "提供证书", "certificate_names": "证书包含域名",
-    "serves_ssh_key": "提供 SSH 密钥", "same_ssh_key": "相同 SSH 主机密钥", "mentions": "提及", "links_to": "链接到",
-    "hosted_on": "托管于", "legal_representative_of": "担任法定代表人", "registered_at": "注册地址为",
-    "in_district": "位于行政区", "similar_name": "名称相似", "shares_name_stem": "字号相同", "shares_district": "同一行政区",
-    "alleged_server_of": "被指为其服务器", "suspected_operator_of": "涉嫌运营", "website_of": "为其网站",
-    "account_of": "为其账号", "names": "指名", "under": "属于其下级域名",
-    "redirects_to": "重定向到", "missing_from": "已从该站点消失",
-    "icp_filed_by": "备案主办单位为", "icp_covers": "备案包含域名",
-    "uses_tracker": "使用统计代码", "has_favicon": "网站图标为", "shows_copyright": "版权声明为", "has_title": "标题为",
-    "shares_tracker": "共用统计代码", "same_favicon": "相同网站图标",
-    "certificate_subject": "证书主体为",
-    "signed_with": "签名证书为", "developed_by": "开发者为",
-}
+# Node kinds and relations: English is the id itself (underscores as spaces); Chinese is the vocabulary's.
+KINDS_ZH = {k.name: k.zh for k in KINDS.values()}
+RELATIONS_ZH = {r.name: r.zh for r in RELATIONS.values()}
 
 STANDING_ZH = {"alleged by the victim": "受害人指控", "stated by the victim": "受害人陈述", "suspected": "涉嫌",
                "from the public company registry": "来自公开的企业登记信息", "public statement": "公开声明",
@@ -276,8 +254,14 @@ def standing_name(standing: str, lang: str) -> str:
 
 
 def kind_name(kind: str, lang: str) -> str:
-    return KINDS_ZH.get(kind, kind) if lang == "zh" else kind.replace("_", " ")
+    known = KINDS.get(kind)
+    if known is None:  # a kind a third-party source invents: its id is all we have
+        return kind if lang == "zh" else kind.replace("_", " ")
+    return known.zh if lang == "zh" else known.en
 
 
 def relation_name(relation: str, lang: str) -> str:
-    return RELATIONS_ZH.get(relation, relation.replace("_", " ")) if lang == "zh" else relation.replace("_", " ")
+    known = RELATIONS.get(relation)
+    if known is None:
+        return relation.replace("_", " ")
+    return known.zh if lang == "zh" else known.en

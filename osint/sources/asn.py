@@ -13,6 +13,7 @@ from ipwhois.asn import IPASN
 from ipwhois.exceptions import ASNParseError, ASNRegistryError
 
 from ..transport.base import Query
+from ..vocabulary import asn_id, netblock_id, node_id, org_id, region_id
 from .base import Parsed, ParseError
 from .dns import cymru_asn_name, cymru_origin_name, dns_query, resolver_endpoint
 from .netcommon import AddressSource, OfflineNet, ip_node, reserved_nodes
@@ -27,6 +28,7 @@ class ASNSource(AddressSource):
     description = "Origin AS, announced prefix and AS name from Team Cymru's DNS interface"
     consumes = ("ip",)
     produces = ("asn", "netblock", "org", "region")
+    emits = ("in_netblock", "announced_by", "operated_by", "located_in")
     default_endpoint = "system-resolver"
     default_rate = 10.0
     default_burst = 10
@@ -68,7 +70,7 @@ class ASNSource(AddressSource):
                 out.node(ip_node(addr), announced=False, allocation_registry=parts[3] or None,
                          allocated=(parts[4] if len(parts) > 4 else "") or None)
                 if re.fullmatch(r"[A-Z]{2}", parts[2].upper() if parts[2] else ""):
-                    out.fact(ip_node(addr), "located_in", f"region:{parts[2].upper()}", source_field="allocation")
+                    out.fact(ip_node(addr), "located_in", region_id(parts[2].upper()), source_field="allocation")
                 continue
             try:
                 fields = _PARSER.parse_fields_dns(text)
@@ -76,16 +78,16 @@ class ASNSource(AddressSource):
             except (ASNRegistryError, ASNParseError, ValueError):
                 continue
             readable += 1
-            block = f"netblock:{prefix}"
+            block = netblock_id(prefix)
             out.node(block, registry=fields["asn_registry"], allocated=fields["asn_date"] or None)
             if ip in prefix:
                 out.fact(ip_node(addr), "in_netblock", block)
             if fields["asn_country_code"]:
-                out.fact(block, "located_in", f"region:{fields['asn_country_code']}")
+                out.fact(block, "located_in", region_id(fields['asn_country_code']))
             for number in fields["asn"].split():  # several origins: a multi-origin (MOAS) prefix
                 if not number.isdigit():
                     continue
-                asn = f"asn:AS{number}"
+                asn = asn_id(number)
                 out.fact(block, "announced_by", asn)
                 out.fact(ip_node(addr), "announced_by", asn)
                 key = f"asname AS{number}"
@@ -98,7 +100,7 @@ class ASNSource(AddressSource):
 
     def _as_name(self, query: Query, texts: list[str]) -> Parsed:
         out = Parsed()
-        asn = f"asn:{query.request['asn']}"
+        asn = node_id("asn", query.request["asn"])
         try:
             fields = _PARSER.parse_fields_verbose_dns(texts[0])
         except (ASNRegistryError, ASNParseError) as exc:
@@ -111,8 +113,8 @@ class ASNSource(AddressSource):
         out.node(asn, as_name=handle, description=description or None, registry=fields.get("asn_registry"),
                  allocated=fields.get("asn_date") or None, country=country)
         if org_name:
-            org = f"org:{org_name}"
+            org = org_id(org_name)
             out.fact(asn, "operated_by", org, source="cymru as name")
             if country:
-                out.fact(org, "located_in", f"region:{country}", source="cymru as name")
+                out.fact(org, "located_in", region_id(country), source="cymru as name")
         return out

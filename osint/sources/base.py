@@ -30,6 +30,7 @@ class Source:
     description: ClassVar[str]
     consumes: ClassVar[tuple[str, ...]]  # node kinds it asks about
     produces: ClassVar[tuple[str, ...]]  # node kinds its facts may create
+    emits: ClassVar[tuple[str, ...]]  # relations its facts may carry (all in osint.vocabulary)
     needs_key: ClassVar[bool] = False
     key_env: ClassVar[str | None] = None
     default_endpoint: ClassVar[str]

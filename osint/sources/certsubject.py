@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..vocabulary import org_id, region_id
 from .base import Parsed
 
 # What OpenSSL's and the distributions' sample configurations put in O: self-signed test certificates, not
@@ -62,12 +63,12 @@ def subject_org(out: Parsed, cert: str, subject: Any, first_seen: str | None = N
     if name.strip().lower() in PLACEHOLDER_ORGS:
         out.node(cert, subject_placeholder_org=name)
         return None
-    org = f"org:{name}"
+    org = org_id(name)
     out.node(org, name=name)
     out.fact(cert, "certificate_subject", org, first_seen=first_seen, last_seen=last_seen,
              **{FIELDS[k]: v for k, v in fields.items() if k != "O"})
     country = fields.get("C", "").upper()
     if len(country) == 2 and country.isalpha():
-        out.fact(org, "located_in", f"region:{country}", source_field="certificate subject C")
+        out.fact(org, "located_in", region_id(country), source_field="certificate subject C")
     out.leads.append(org)
     return org

@@ -15,6 +15,7 @@ from pypinyin import lazy_pinyin
 from ..case.uscc import USCCError, decode_uscc
 from ..textnorm import fold_cjk, person_pinyin, to_pinyin
 from ..transport.base import Query
+from ..vocabulary import address_id, person_id, region_id
 from .base import Parsed, ParseError, Source
 
 SIMILARITY_THRESHOLD = 0.8
@@ -182,6 +183,8 @@ class CNRegistrySource(Source):
     description = "Chinese company facts derived offline: districts, addresses, representatives, name matches"
     consumes = ("company", "org")
     produces = ("region", "address", "person", "company")
+    emits = ("similar_name", "legal_representative_of", "registered_at", "in_district", "shares_district",
+             "shares_name_stem")
     needs_key = False
     key_env = None
     default_endpoint = "local"
@@ -291,7 +294,7 @@ class CNRegistrySource(Source):
         decoded = answer.get("uscc")
         division = decoded["division_code"] if decoded else None
         if decoded:
-            region = f"region:{division}"
+            region = region_id(division)
             out.fact(node, "in_district", region, source_field="uscc")
             out.node(region, name=decoded["division_name"], city=decoded["city_name"],
                      province=decoded["province_name"])
@@ -302,16 +305,16 @@ class CNRegistrySource(Source):
             out.node(node, name=record["name"], label=record["name"], pinyin=record["name_pinyin"],
                      status=record["status"], name_stem=answer.get("name_stem"))
             if record.get("legal_representative"):
-                person = f"person:{record['legal_representative']}"
+                person = person_id(record['legal_representative'])
                 out.fact(person, "legal_representative_of", node)
                 out.node(person, pinyin=record.get("legal_representative_pinyin"))
             if record.get("address"):
-                address = f"address:{record['address']}"
+                address = address_id(record['address'])
                 out.fact(node, "registered_at", address)
                 if record.get("address_district"):
                     code = record["address_district"]
-                    out.fact(address, "in_district", f"region:{code}", source_field="address")
-                    out.node(f"region:{code}", name=_regions().get(code), city=_regions().get(code[:4] + "00"),
+                    out.fact(address, "in_district", region_id(code), source_field="address")
+                    out.node(region_id(code), name=_regions().get(code), city=_regions().get(code[:4] + "00"),
                              province=_regions().get(code[:2] + "0000"))
         elif answer.get("name"):
             out.node(node, name=answer["name"], pinyin=to_pinyin(answer["name"]), name_stem=answer.get("name_stem"))

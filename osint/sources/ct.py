@@ -7,6 +7,7 @@ from typing import Any
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
 from ..transport.base import Fetched, Query
+from ..vocabulary import certificate_id, domain_id
 from .base import Parsed, ParseError, Source, classify_list
 from .netcommon import iso_utc_text, registrable_domain
 
@@ -53,6 +54,7 @@ class CTSource(Source):
     description = "Certificate Transparency logs via crt.sh: certificates issued for a domain and its subdomains"
     consumes = ("domain", "org")
     produces = ("certificate", "domain", "org")
+    emits = ("certificate_names", "certificate_subject")
     needs_key = False
     key_env = None
     default_endpoint = CRTSH_URL
@@ -82,7 +84,7 @@ class CTSource(Source):
             return []
         request = {"url": self.base_url, "params": {"q": f"%.{domain}", "output": "json"},
                    "headers": {"Accept": "application/json"}}
-        return [Query(self.name, f"crtsh %.{domain}", f"domain:{domain}", "http", request, self.base_url,
+        return [Query(self.name, f"crtsh %.{domain}", domain_id(domain), "http", request, self.base_url,
                       (), True, depth)]
 
     def _org_queries(self, node: str, name: str, depth: int) -> list[Query]:
@@ -122,7 +124,7 @@ class CTSource(Source):
             crtsh_id = entry.get("id")
             if not isinstance(crtsh_id, int):
                 continue
-            cert = f"certificate:crtsh-{crtsh_id}"
+            cert = certificate_id(f"crtsh-{crtsh_id}")
             not_before, not_after = iso_utc_text(entry.get("not_before")), iso_utc_text(entry.get("not_after"))
             out.node(cert, crtsh_id=crtsh_id, serial=_serial(entry.get("serial_number")),
                      issuer=entry.get("issuer_name"), issuer_ca_id=entry.get("issuer_ca_id"),

@@ -15,6 +15,7 @@ from ipwhois.net import IPV4_DNS_ZONE, IPV6_DNS_ZONE
 
 from ..transport.base import Query
 from ..transport.dns import system_nameservers
+from ..vocabulary import domain_id, nameserver_id, netblock_id, org_id
 from .base import Parsed, ParseError, Source
 from .netcommon import (
     canonical_network,
@@ -75,6 +76,8 @@ class DNSSource(Source):
     description = "DNS records (A/AAAA/CNAME/MX/NS/TXT/SOA/CAA, SPF, DMARC, PTR) from a resolver"
     consumes = ("domain", "nameserver", "ip")
     produces = ("domain", "ip", "netblock", "nameserver", "email", "org")
+    emits = ("resolves_to", "ptr", "nameserver", "mail_server", "spf_includes", "spf_allows", "dmarc_reports_to",
+             "caa_issuer")
     default_endpoint = "system-resolver"
     default_rate = 20.0
     default_burst = 20
@@ -143,7 +146,7 @@ class DNSSource(Source):
 
     def _record(self, out: Parsed, query: Query, owner: dns.name.Name, rdtype: int, rdata: Any) -> None:
         name = domain_name(owner.to_text())
-        dom = f"domain:{name}"
+        dom = domain_id(name)
         if rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
             _address(out, dom, rdata.address, rrtype=dns.rdatatype.to_text(rdtype))
         elif rdtype == dns.rdatatype.CNAME:
@@ -160,7 +163,7 @@ class DNSSource(Source):
             out.fact(dom, "mail_server", target, preference=rdata.preference)
             out.leads.append(target)
         elif rdtype == dns.rdatatype.NS:
-            target = f"nameserver:{domain_name(rdata.target.to_text())}"
+            target = nameserver_id(domain_name(rdata.target.to_text()))
             out.fact(dom, "nameserver", target)
             out.leads.append(target)
         elif rdtype == dns.rdatatype.PTR:
@@ -182,13 +185,13 @@ class DNSSource(Source):
             tag = rdata.tag.decode("ascii", "replace").lower()
             value = rdata.value.decode("utf-8", "replace").split(";")[0].strip()
             if tag in ("issue", "issuewild") and value:
-                out.fact(dom, "caa_issuer", f"org:{value.lower()}", tag=tag)
+                out.fact(dom, "caa_issuer", org_id(value.lower()), tag=tag)
             elif tag == "iodef" and value:
                 out.node(dom, caa_iodef=value)
         elif rdtype == dns.rdatatype.TXT:
             text = b"".join(rdata.strings).decode("utf-8", "replace")
             if name.startswith("_dmarc."):
-                _dmarc(out, f"domain:{name.removeprefix('_dmarc.')}", text)
+                _dmarc(out, domain_id(name.removeprefix('_dmarc.')), text)
                 return
             kept = out.nodes.get(dom, {}).get("txt", [])
             if len(kept) < MAX_TXT_KEPT:  # site-verification tokens tie domains to one owner
@@ -252,7 +255,7 @@ def _spf_address(out: Parsed, subject: str, value: str, mech: str, qualifier: st
     except ValueError:
         return
     single = net.prefixlen == net.max_prefixlen
-    target = ip_node(str(net.network_address)) if single else f"netblock:{net}"
+    target = ip_node(str(net.network_address)) if single else netblock_id(net)
     out.fact(subject, "spf_allows", target, mechanism=mech, qualifier=None if qualifier == "+" else qualifier)
     reserved = network_reserved(str(net))
     if reserved:

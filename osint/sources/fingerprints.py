@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import mmh3
 
+from ..vocabulary import copyright_id, favicon_id, page_title_id, tracker_id
 from .base import Parsed
 from .indicators import clean_context
 
@@ -95,21 +96,21 @@ def page_fingerprints(out: Parsed, page: str, source_text: str, visible_text: st
     """Tracker, copyright and title nodes of one page, linked from the page's url node; with title_pivot the
     title is a lead too (Shodan searches by it: the case's own sites only, each search costs a credit)."""
     for kind, ident, start, end in trackers(source_text):
-        node = f"tracker:{kind}:{ident}"
+        node = tracker_id(kind, ident)
         out.node(node, label=f"{TRACKER_NAMES[kind]} {ident}", tracker=TRACKER_NAMES[kind])
         out.fact(page, "uses_tracker", node, context=clean_context(source_text[max(0, start - 60):end + 20]))
     found = copyright_line(visible_text)
     if found:
         holder, written = found
-        node = f"copyright:{holder}"
+        node = copyright_id(holder)
         out.node(node, label=holder)
         out.fact(page, "shows_copyright", node, as_written=written)
     t = specific_title(title)
     if t:
-        out.node(f"page_title:{t}", label=t)
-        out.fact(page, "has_title", f"page_title:{t}")
+        out.node(page_title_id(t), label=t)
+        out.fact(page, "has_title", page_title_id(t))
         if title_pivot:
-            out.leads.append(f"page_title:{t}")
+            out.leads.append(page_title_id(t))
 
 
 # -- favicons ---------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def favicon_parsed(site: str, icon_url: str, body: bytes, defaults: dict[int, st
         # A framework's icon: noted on the site, never a node two sites could meet at.
         out.node(site, favicon_mmh3=h, favicon_default=default)
         return out
-    node = f"favicon:{h}"
+    node = favicon_id(h)
     out.node(node, label=f"favicon {h}", mmh3=h, sha256=hashlib.sha256(body).hexdigest(), size=len(body),
              format=image_kind(body))
     out.fact(site, "has_favicon", node, url=icon_url)

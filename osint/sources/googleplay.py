@@ -24,6 +24,7 @@ import lxml.html
 from ..case.normalize import NormalizeError, normalize_email, normalize_url
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
+from ..vocabulary import account_id, address_id, email_id, org_id, region_id, url_id
 from .base import Parsed, ParseError, Source
 from .telegram import require_html
 from .web import _host_node, decode_page, well_known
@@ -87,6 +88,7 @@ class GooglePlaySource(Source):
     description = "Google Play: an app's listing (developer, e-mail, website, address), the developer's apps"
     consumes = ("account",)
     produces = ("account", "org", "email", "url", "domain", "address", "region")
+    emits = ("developed_by", "links_to", "hosted_on", "uses_email", "registered_at", "located_in")
     needs_key = False
     key_env = None
     default_endpoint = "https://play.google.com"
@@ -153,7 +155,7 @@ class GooglePlaySource(Source):
         if page == "developer":
             org = query.request["org"]
             for app_id in ids:
-                app = f"account:google_play:{app_id}"
+                app = account_id("google_play", app_id)
                 out.fact(app, "developed_by", org, via="Google Play developer page")
                 out.leads.append(app)
             out.node(org, play_apps=len(ids))
@@ -161,7 +163,7 @@ class GooglePlaySource(Source):
             out.node(query.subject, search_candidates=ids[:MAX_CANDIDATES],
                      search_note=f"apps Google Play lists for {query.request.get('query')!r}: candidates to "
                                  "check, not the case's app")
-            out.leads.extend(f"account:google_play:{i}" for i in ids[:MAX_CANDIDATES])
+            out.leads.extend(account_id("google_play", i) for i in ids[:MAX_CANDIDATES])
         return out
 
     def _parse_listing(self, query: Query, text: str) -> Parsed:
@@ -183,7 +185,7 @@ class GooglePlaySource(Source):
                  released=released, updated=updated, version=_scalar(data.get("version")),
                  genre=data.get("genre"), listing_url=f"https://play.google.com/store/apps/details?id={app_id}")
         developer = _clean(data.get("developer"))
-        org = f"org:{developer}" if developer else None
+        org = org_id(developer) if developer else None
         if org:
             out.fact(app, "developed_by", org, via="Google Play listing", first_seen=released)
             out.node(org, play_developer_id=_scalar(data.get("developerId")))
@@ -191,7 +193,7 @@ class GooglePlaySource(Source):
         email = _clean(data.get("developerEmail"))
         if email:
             try:
-                node = f"email:{normalize_email(email)}"
+                node = email_id(normalize_email(email))
             except NormalizeError:
                 node = None
             if node:
@@ -202,11 +204,11 @@ class GooglePlaySource(Source):
             self._site(out, app, _clean(value), role)
         address = _clean(data.get("developerAddress"), keep_lines=True)
         if address and org:
-            addr = f"address:{' '.join(address.split())}"
+            addr = address_id(' '.join(address.split()))
             out.node(addr, label=address)
             out.fact(org, "registered_at", addr, via="Google Play listing")
             if code := country_of(address):
-                out.fact(addr, "located_in", f"region:{code}", via="Google Play listing address")
+                out.fact(addr, "located_in", region_id(code), via="Google Play listing address")
         dev_id = _scalar(data.get("developerId"))
         if dev_id and org:
             path = (f"/store/apps/dev?id={quote(str(dev_id))}" if str(dev_id).isdigit()
@@ -220,7 +222,7 @@ class GooglePlaySource(Source):
         if not value:
             return
         try:
-            url = f"url:{normalize_url(value)}"
+            url = url_id(normalize_url(value))
         except NormalizeError:
             return
         out.fact(app, "links_to", url, role=role)

@@ -27,6 +27,7 @@ from typing import Any, Iterator
 from ..case.normalize import NormalizeError, normalize_domain
 from ..case.uscc import USCCError, decode_uscc
 from ..transport.base import Fetched, Query
+from ..vocabulary import company_id, domain_id, icp_filing_id, org_id, person_id
 from .base import Parsed, ParseError, Source, classify_list
 from .indicators import ICP_RE, USCC_RE
 
@@ -223,22 +224,22 @@ def read_records(raw: bytes, fmt: str | None = None) -> tuple[str, list[ICPRecor
 def records_to_parsed(records: list[ICPRecord], how: str) -> Parsed:
     out = Parsed()
     for r in records:
-        filing = f"icp_filing:{r.filing}"
+        filing = icp_filing_id(r.filing)
         if r.uscc:
-            filer = f"company:{r.uscc}"
+            filer = company_id(r.uscc)
             out.node(filer, name=r.unit)
         elif r.nature in PERSONAL:
-            filer = f"person:{r.unit}"
+            filer = person_id(r.unit)
         else:
-            filer = f"org:{r.unit}"
+            filer = org_id(r.unit)
             out.node(filer, name=r.unit, entity_kind=r.nature)
         out.node(filing, label=r.filing, nature=r.nature, unit=r.unit)
         out.fact(filing, "icp_filed_by", filer, first_seen=r.approved, nature=r.nature, approved=r.approved,
                  via=how)
         for d in r.domains:
-            out.fact(filing, "icp_covers", f"domain:{d}", first_seen=r.approved, licence=r.licence,
+            out.fact(filing, "icp_covers", domain_id(d), first_seen=r.approved, licence=r.licence,
                      site_name=r.site_name, approved=r.approved, via=how)
-            out.leads.append(f"domain:{d}")
+            out.leads.append(domain_id(d))
         if not filer.startswith("person:"):
             out.leads.append(filer)
     out.leads = sorted(set(out.leads))
@@ -265,6 +266,7 @@ class ICPSource(Source):
     description = "ICP filings (备案): the company behind a site, the domains a filing covers"
     consumes = ("domain", "icp_filing", "company", "org")
     produces = ("icp_filing", "company", "org", "person", "domain")
+    emits = ("icp_filed_by", "icp_covers")
     needs_key = False
     key_env = None
     default_endpoint = "(none: set sources.icp.endpoint, or `osint import icp FILE`)"

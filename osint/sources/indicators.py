@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from ..case.normalize import NormalizeError, domain_display, normalize_domain, normalize_email
 from ..case.uscc import USCCError, decode_uscc
+from ..vocabulary import company_id, crypto_address_id, domain_id, email_id, icp_filing_id, ip_id
 
 MAX_OCCURRENCES = 20_000  # candidates per pattern and text: a page of repeated junk must not stall a run
 CONTEXT_CHARS = 90  # either side of a match; the stored context stays under 200 characters
@@ -204,7 +205,7 @@ def _domains(text: str) -> Iterator[Found]:
             attrs["label"] = display
             if possible_homograph(display):
                 attrs["possible_homograph"] = True
-        yield Found(f"domain:{name}", "domain", m.start(), m.end(), raw, attrs)
+        yield Found(domain_id(name), "domain", m.start(), m.end(), raw, attrs)
 
 
 def _emails(text: str) -> Iterator[Found]:
@@ -216,7 +217,7 @@ def _emails(text: str) -> Iterator[Found]:
             email = normalize_email(raw)
         except NormalizeError:
             continue
-        yield Found(f"email:{email}", "email", m.start(), m.end(), raw)
+        yield Found(email_id(email), "email", m.start(), m.end(), raw)
 
 
 def _ips(text: str) -> Iterator[Found]:
@@ -228,7 +229,7 @@ def _ips(text: str) -> Iterator[Found]:
                 continue
             if ip.is_loopback or ip.is_unspecified or ip.is_multicast or ip.is_link_local:
                 continue  # examples in documentation and config snippets, not infrastructure
-            yield Found(f"ip:{ip}", "ip", m.start(), m.end(), m.group(0))
+            yield Found(ip_id(ip), "ip", m.start(), m.end(), m.group(0))
 
 
 def _companies(text: str) -> Iterator[Found]:
@@ -242,7 +243,7 @@ def _companies(text: str) -> Iterator[Found]:
         if len(stem) < 2:  # two characters of trade name at least, before 有限公司
             continue
         name = stem + m.group(0)
-        yield Found(f"company:{name}", "company", m.start() - len(stem), m.end(), name, {"name": name})
+        yield Found(company_id(name), "company", m.start() - len(stem), m.end(), name, {"name": name})
 
 
 def _usccs(text: str) -> Iterator[Found]:
@@ -251,7 +252,7 @@ def _usccs(text: str) -> Iterator[Found]:
             info = decode_uscc(m.group(0))
         except USCCError:
             continue
-        yield Found(f"company:{info.code}", "company", m.start(), m.end(), m.group(0),
+        yield Found(company_id(info.code), "company", m.start(), m.end(), m.group(0),
                     {"uscc": info.code, "division_code": info.division_code, "division_name": info.division_name})
 
 
@@ -259,25 +260,25 @@ def _icp(text: str) -> Iterator[Found]:
     for m in _scan(ICP_RE, text):
         # The filing is the operator's number; "-1" only numbers one of its sites.
         filing = f"{m.group(0)[0]}ICP{m.group(0)[4]}{m.group(1)}号"
-        yield Found(f"icp_filing:{filing}", "icp_filing", m.start(), m.end(), m.group(0),
+        yield Found(icp_filing_id(filing), "icp_filing", m.start(), m.end(), m.group(0),
                     fact_attrs={"as_written": m.group(0)})
 
 
 def _crypto(text: str) -> Iterator[Found]:
     for m in _scan(ETH_RE, text):
-        yield Found(f"crypto_address:{m.group(0).lower()}", "crypto_address", m.start(), m.end(), m.group(0),
+        yield Found(crypto_address_id(m.group(0).lower()), "crypto_address", m.start(), m.end(), m.group(0),
                     {"chain": "ethereum"})
     for m in _scan(BTC58_RE, text):
         if base58check(m.group(0), (0x00, 0x05)):
-            yield Found(f"crypto_address:{m.group(0)}", "crypto_address", m.start(), m.end(), m.group(0),
+            yield Found(crypto_address_id(m.group(0)), "crypto_address", m.start(), m.end(), m.group(0),
                         {"chain": "bitcoin"})
     for m in _scan(BECH32_RE, text):
         if bech32_valid(m.group(0)):
-            yield Found(f"crypto_address:{m.group(0).lower()}", "crypto_address", m.start(), m.end(),
+            yield Found(crypto_address_id(m.group(0).lower()), "crypto_address", m.start(), m.end(),
                         m.group(0), {"chain": "bitcoin"})
     for m in _scan(TRON_RE, text):
         if base58check(m.group(0), (0x41,)):
-            yield Found(f"crypto_address:{m.group(0)}", "crypto_address", m.start(), m.end(), m.group(0),
+            yield Found(crypto_address_id(m.group(0)), "crypto_address", m.start(), m.end(), m.group(0),
                         {"chain": "tron"})
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
+from ..vocabulary import domain_id, ip_id, service_id
 from .base import Parsed, ParseError, Source
 
 INTERNETDB_URL = "https://internetdb.shodan.io/"
@@ -29,6 +30,7 @@ class InternetDBSource(Source):
     description = "Shodan InternetDB (keyless): open ports, host names, CPEs and CVEs of an IP"
     consumes = ("ip",)
     produces = ("service", "domain")
+    emits = ("has_service", "ptr")
     needs_key = False
     key_env = None
     default_endpoint = INTERNETDB_URL
@@ -79,12 +81,12 @@ class InternetDBSource(Source):
         except NormalizeError:
             raise ParseError(f"internetdb: {str(doc['ip'])[:60]!r} is not an IP address") from None
         out = Parsed()
-        ipn = f"ip:{ip}"
+        ipn = ip_id(ip)
         ports = sorted({p for p in doc.get("ports") or [] if isinstance(p, int) and 0 < p < 65536})
         out.node(ipn, internetdb_ports=ports, cpes=_strings(doc.get("cpes")), tags=_strings(doc.get("tags")),
                  vulns=sorted(_strings(doc.get("vulns"))))
         for port in ports[:MAX_ITEMS]:
-            svc = f"service:{ip}:{port}/tcp"
+            svc = service_id(ip, port, "tcp")
             out.node(svc, port=port, transport="tcp")
             out.fact(ipn, "has_service", svc)
         given = doc.get("hostnames") if isinstance(doc.get("hostnames"), list) else []
@@ -97,7 +99,7 @@ class InternetDBSource(Source):
             except NormalizeError:
                 continue
             # Names Shodan saw on this IP (reverse DNS, certificates, HTTP Host): co-hosted, not proven PTR.
-            out.fact(ipn, "ptr", f"domain:{d}", source_field="hostnames", pivot=f"internetdb {ip}")
-            out.leads.append(f"domain:{d}")
+            out.fact(ipn, "ptr", domain_id(d), source_field="hostnames", pivot=f"internetdb {ip}")
+            out.leads.append(domain_id(d))
         out.leads = sorted(set(out.leads))
         return out

@@ -16,6 +16,7 @@ from ipwhois.utils import ipv4_is_defined, ipv6_is_defined
 
 from ..case.normalize import NormalizeError, canonical_host, normalize_email
 from ..transport.base import Query
+from ..vocabulary import domain_id, email_id, ip_id
 from .base import Source
 
 # RFC 6761 / RFC 2606 and friends: names no registry will ever hold.
@@ -29,7 +30,7 @@ _EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?\.
 
 
 def ip_node(text: str) -> str:
-    return f"ip:{ip_address(text.strip())}"
+    return ip_id(ip_address(text.strip()))
 
 
 def domain_name(text: str) -> str:
@@ -38,7 +39,7 @@ def domain_name(text: str) -> str:
 
 
 def domain_node(text: str) -> str:
-    return f"domain:{domain_name(text)}"
+    return domain_id(domain_name(text))
 
 
 def is_hostname(text: str) -> bool:
@@ -54,13 +55,13 @@ def email_node(text: str) -> str | None:
     is not an address."""
     text = text.strip().strip("<>").rstrip(".,;")
     try:
-        return f"email:{normalize_email(text)}"  # the case file's canonical form, Unicode domains included
+        return email_id(normalize_email(text))  # the case file's canonical form, Unicode domains included
     except NormalizeError:
         pass
     if not _EMAIL.match(text):
         return None
     local, _, host = text.rpartition("@")
-    return f"email:{local.lower()}@{canonical_host(host)}"
+    return email_id(f"{local.lower()}@{canonical_host(host)}")
 
 
 # --- names as registries see them --------------------------------------------------------------

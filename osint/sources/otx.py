@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
 from ..transport.base import Fetched, Query
+from ..vocabulary import domain_id, ip_id
 from .base import Parsed, ParseError, Source, classify_list
 from .netcommon import iso_utc_text, registrable_domain
 
@@ -32,6 +33,7 @@ class OTXSource(Source):
     description = "AlienVault OTX passive DNS (keyless): co-hosted names of an IP, past addresses of a domain"
     consumes = ("ip", "domain")
     produces = ("domain", "ip")
+    emits = ("resolves_to",)
     needs_key = False
     key_env = None
     default_endpoint = OTX_URL
@@ -61,7 +63,7 @@ class OTXSource(Source):
             return []
         url = f"{self.base_url}api/v1/indicators/{section}/{quote(value, safe='')}/passive_dns"
         request = {"url": url, "headers": {"Accept": "application/json"}}
-        subject = node if kind == "ip" else f"domain:{value}"
+        subject = node if kind == "ip" else domain_id(value)
         return [Query(self.name, f"otx {section} {value}", subject, "http", request, self.base_url, (), True, depth)]
 
     def classify(self, query: Query, fetched: Fetched) -> Fetched:
@@ -87,18 +89,18 @@ class OTXSource(Source):
             first, last = iso_utc_text(r.get("first")), iso_utc_text(r.get("last"))
             if rtype in ("A", "AAAA"):
                 try:
-                    target = f"ip:{normalize_ip(str(r.get('address') or ''))}"
+                    target = ip_id(normalize_ip(str(r.get('address') or '')))
                 except NormalizeError:
                     continue
             elif rtype == "CNAME":
                 try:
-                    target = f"domain:{normalize_domain(str(r.get('address') or ''))}"
+                    target = domain_id(normalize_domain(str(r.get('address') or '')))
                 except NormalizeError:
                     continue
             else:
                 continue
-            out.fact(f"domain:{name}", "resolves_to", target, first_seen=first, last_seen=last,
+            out.fact(domain_id(name), "resolves_to", target, first_seen=first, last_seen=last,
                      rrtype=rtype if rtype == "CNAME" else None, provider="otx")
-            out.leads += [f"domain:{name}", target]
+            out.leads += [domain_id(name), target]
         out.leads = sorted(set(out.leads) - {query.subject})
         return out

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
+from ..vocabulary import domain_id, ip_id, nameserver_id
 from .base import Parsed, ParseError, Source
 
 PROVIDERS = ("circl", "mnemonic")
@@ -219,8 +220,8 @@ def records_to_parsed(records: Iterable[PdnsRecord], *, provider: str, subject: 
         if rrtype == "PTR":
             ip, target = _ptr_ip(rec.rrname), _domain(rec.rdata)
             if ip and target:
-                out.fact(f"ip:{ip}", "ptr", f"domain:{target}", **when, **attrs)
-                out.leads.append(f"domain:{target}")
+                out.fact(ip_id(ip), "ptr", domain_id(target), **when, **attrs)
+                out.leads.append(domain_id(target))
             continue
         name = _domain(rec.rrname)
         if name is None:
@@ -228,24 +229,24 @@ def records_to_parsed(records: Iterable[PdnsRecord], *, provider: str, subject: 
         if rrtype in ("A", "AAAA"):
             ip = _ip(rec.rdata)
             if ip:
-                addressed.setdefault(f"ip:{ip}", []).append((rec, f"domain:{name}"))
+                addressed.setdefault(ip_id(ip), []).append((rec, domain_id(name)))
         elif rrtype == "CNAME":
             target = _domain(rec.rdata)
             if target:
-                out.fact(f"domain:{name}", "resolves_to", f"domain:{target}", **when, **attrs)
-                out.leads += [f"domain:{name}", f"domain:{target}"]
+                out.fact(domain_id(name), "resolves_to", domain_id(target), **when, **attrs)
+                out.leads += [domain_id(name), domain_id(target)]
         elif rrtype == "NS":
             target = _domain(rec.rdata)
             if target:
-                out.fact(f"domain:{name}", "nameserver", f"nameserver:{target}", **when, **attrs)
-                out.leads.append(f"domain:{name}")
+                out.fact(domain_id(name), "nameserver", nameserver_id(target), **when, **attrs)
+                out.leads.append(domain_id(name))
         elif rrtype == "MX":
             pref, _, host = rec.rdata.strip().rpartition(" ")
             target = _domain(host)
             if target:
-                out.fact(f"domain:{name}", "mail_server", f"domain:{target}", **when, **attrs,
+                out.fact(domain_id(name), "mail_server", domain_id(target), **when, **attrs,
                          preference=int(pref) if pref.strip().isdigit() else None)
-                out.leads += [f"domain:{name}", f"domain:{target}"]
+                out.leads += [domain_id(name), domain_id(target)]
     for ip_node, recs in addressed.items():
         names = {n for _, n in recs}
         shared = len(names) > threshold
@@ -271,6 +272,7 @@ class PassiveDNSSource(Source):
     description = "Passive DNS history (CIRCL, Mnemonic): past resolutions of names and of IPs, with dates"
     consumes = ("domain", "ip")
     produces = ("domain", "ip", "nameserver")
+    emits = ("resolves_to", "ptr", "nameserver", "mail_server")
     needs_key = False  # Mnemonic answers without a key; CIRCL is asked only with credentials
     key_env = "CIRCL_PDNS_USER"
     default_endpoint = CIRCL_URL

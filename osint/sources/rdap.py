@@ -13,6 +13,7 @@ from ipwhois.whois import RIR_WHOIS
 
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
+from ..vocabulary import netblock_id, org_id, region_id
 from .base import Parsed, ParseError
 from .netcommon import AddressSource, OfflineNet, email_node, ip_node, reserved_nodes
 
@@ -33,6 +34,7 @@ class RDAPSource(AddressSource):
     description = "RDAP (RFC 9083) for IP addresses at the regional registries: netblock, holder, abuse contact"
     consumes = ("ip",)
     produces = ("netblock", "org", "email", "region")
+    emits = ("in_netblock", "operated_by", "located_in", "abuse_contact", "uses_email")
     default_endpoint = RIR_RDAP[START_REGISTRY]["ip_url"].removesuffix("ip/{0}")
     default_rate = 1.0  # the RIRs rate-limit RDAP per client address
     default_burst = 3
@@ -91,7 +93,7 @@ class RDAPSource(AddressSource):
         cidrs = [c.strip() for c in (network.get("cidr") or "").split(",") if c.strip()]
         if not cidrs:
             raise ParseError(f"rdap: the answer for {addr} names no address range")
-        blocks = [f"netblock:{ip_network(c, strict=False)}" for c in cidrs]
+        blocks = [netblock_id(ip_network(c, strict=False)) for c in cidrs]
         ip = ip_address(addr)
         for cidr, block in zip(cidrs, blocks):
             if ip in ip_network(cidr, strict=False):
@@ -105,7 +107,7 @@ class RDAPSource(AddressSource):
                      registration_date=events.get("registration"), last_changed=events.get("last changed"),
                      status=network.get("status"))
             if network.get("country"):
-                out.fact(block, "located_in", f"region:{network['country'].upper()}")
+                out.fact(block, "located_in", region_id(network['country'].upper()))
         holder = None
         contacts: list[tuple[str, str]] = []  # (role, email)
         for ent in _entities(data):
@@ -123,7 +125,7 @@ class RDAPSource(AddressSource):
                 if email:
                     contacts += [(role, email) for role in roles or ["contact"]]
         holder = holder or _description(network)
-        org = f"org:{holder}" if holder else None
+        org = org_id(holder) if holder else None
         for block in blocks:
             if org:
                 out.fact(block, "operated_by", org, source="rdap registrant")

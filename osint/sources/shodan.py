@@ -16,6 +16,7 @@ from shodan.helpers import get_ip
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
+from ..vocabulary import asn_id, certificate_id, domain_id, favicon_id, ip_id, org_id, region_id, service_id, sshkey_id
 from .certsubject import subject_org
 from .fingerprints import DEFAULT_FAVICONS
 
@@ -164,6 +165,8 @@ class ShodanSource(Source):
     description = "Shodan host data: open services, TLS certificates, SSH keys, operator and location of an IP"
     consumes = ("ip", "favicon", "certificate", "page_title")  # the last three: search pivots
     produces = ("service", "certificate", "sshkey", "domain", "org", "asn", "region", "favicon", "ip")
+    emits = ("ptr", "announced_by", "operated_by", "located_in", "has_service", "serves_certificate",
+             "certificate_names", "certificate_subject", "serves_ssh_key", "has_favicon")
     needs_key = True
     key_env = "SHODAN_API_KEY"
     default_endpoint = SHODAN_URL
@@ -258,7 +261,7 @@ class ShodanSource(Source):
             return Parsed()
         out = Parsed()
         ip = normalize_ip(get_ip(host) if ("ip_str" in host or "ipv6" in host) else query.subject.partition(":")[2])
-        ipn = f"ip:{ip}"
+        ipn = ip_id(ip)
         seen = iso_utc_text(host.get("last_update"))
 
         vulns = set(_vulns(host.get("vulns")))
@@ -274,17 +277,17 @@ class ShodanSource(Source):
         for name in host.get("hostnames") or []:
             d = _domain(name)
             if d:
-                out.fact(ipn, "ptr", f"domain:{d[0]}", last_seen=seen, source_field="hostnames")
-                out.leads.append(f"domain:{d[0]}")
+                out.fact(ipn, "ptr", domain_id(d[0]), last_seen=seen, source_field="hostnames")
+                out.leads.append(domain_id(d[0]))
         if isinstance(host.get("asn"), str) and host["asn"].upper().startswith("AS"):
-            asn = f"asn:AS{host['asn'][2:]}"
+            asn = asn_id(host['asn'][2:])
             out.fact(ipn, "announced_by", asn, last_seen=seen)
             if host.get("isp"):
-                out.fact(asn, "operated_by", f"org:{host['isp']}", last_seen=seen, source_field="isp")
+                out.fact(asn, "operated_by", org_id(host['isp']), last_seen=seen, source_field="isp")
         if host.get("org"):
-            out.fact(ipn, "operated_by", f"org:{host['org']}", last_seen=seen, source_field="org")
+            out.fact(ipn, "operated_by", org_id(host['org']), last_seen=seen, source_field="org")
         if isinstance(host.get("country_code"), str) and len(host["country_code"]) == 2:
-            region = f"region:{host['country_code'].upper()}"
+            region = region_id(host['country_code'].upper())
             out.fact(ipn, "located_in", region, last_seen=seen)
             out.node(region, name=host.get("country_name"))
 
@@ -311,7 +314,7 @@ class ShodanSource(Source):
                 ip = normalize_ip(get_ip(banner))
             except (NormalizeError, KeyError, ValueError, TypeError):
                 continue
-            ipn = f"ip:{ip}"
+            ipn = ip_id(ip)
             self._service(out, ipn, ip, banner, certs_done)
             out.node(ipn, found_by=query.key.removeprefix("search "))
             if not shared:
@@ -322,7 +325,7 @@ class ShodanSource(Source):
 
     def _service(self, out: Parsed, ipn: str, ip: str, b: dict[str, Any], certs_done: set[str]) -> None:
         transport = b.get("transport") if b.get("transport") in ("tcp", "udp") else "tcp"
-        svc = f"service:{ip}:{b['port']}/{transport}"
+        svc = service_id(ip, b['port'], transport)
         when = iso_utc_text(b.get("timestamp"))
         http = b.get("http") if isinstance(b.get("http"), dict) else {}
         favicon = http.get("favicon") if isinstance(http.get("favicon"), dict) else {}
@@ -338,15 +341,15 @@ class ShodanSource(Source):
             if h in DEFAULT_FAVICONS:
                 out.node(ipn, favicon_mmh3=h, favicon_default=DEFAULT_FAVICONS[h])
             else:  # the icon as Shodan hashed it: the same node the web source makes from the bytes
-                out.node(f"favicon:{h}", label=f"favicon {h}", mmh3=h)
-                out.fact(ipn, "has_favicon", f"favicon:{h}", last_seen=when, url=favicon.get("location"))
-                out.leads.append(f"favicon:{h}")
+                out.node(favicon_id(h), label=f"favicon {h}", mmh3=h)
+                out.fact(ipn, "has_favicon", favicon_id(h), last_seen=when, url=favicon.get("location"))
+                out.leads.append(favicon_id(h))
 
         if isinstance(b.get("ssl"), dict):
             self._certificate(out, svc, b["ssl"], when, certs_done)
         ssh = b.get("ssh") if isinstance(b.get("ssh"), dict) else None
         if ssh and isinstance(ssh.get("fingerprint"), str):
-            kn = f"sshkey:{ssh['fingerprint'].lower()}"
+            kn = sshkey_id(ssh['fingerprint'].lower())
             out.fact(svc, "serves_ssh_key", kn, last_seen=when)
             out.node(kn, key_type=ssh.get("type"), sha256=ssh_sha256(ssh.get("key")), hassh=ssh.get("hassh"))
 
@@ -356,7 +359,7 @@ class ShodanSource(Source):
         sha = ((cert.get("fingerprint") or {}).get("sha256") or "").lower()
         if not sha:
             return
-        cn = f"certificate:{sha}"
+        cn = certificate_id(sha)
         out.fact(svc, "serves_certificate", cn, last_seen=when)
         if cn in certs_done:
             return
@@ -377,9 +380,9 @@ class ShodanSource(Source):
             if d:
                 names[d[0]] = names.get(d[0], True) and d[1]  # wildcard only if never named exactly
         for name, wildcard in names.items():
-            out.fact(cn, "certificate_names", f"domain:{name}", first_seen=not_before, last_seen=not_after,
+            out.fact(cn, "certificate_names", domain_id(name), first_seen=not_before, last_seen=not_after,
                      wildcard=wildcard or None)
-            out.leads.append(f"domain:{name}")
+            out.leads.append(domain_id(name))
 
 
 def _error_text(raw: bytes | None) -> str | None:

@@ -19,6 +19,7 @@ import lxml.html
 from ..case.normalize import NormalizeError, normalize_handle, normalize_url
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
+from ..vocabulary import account_id, url_id
 from .base import Parsed, ParseError, Source
 from .indicators import clean_context, context, find_indicators
 from .netcommon import iso_utc_text
@@ -95,6 +96,7 @@ class TelegramSource(Source):
     description = "Telegram: a public channel's web preview (t.me/s/<name>): posts, links, handles"
     consumes = ("account",)
     produces = ("account", "url", "domain", "ip", "email", "company", "crypto_address", "icp_filing")
+    emits = ("mentions", "links_to")
     needs_key = False
     key_env = None
     default_endpoint = "https://t.me"
@@ -208,7 +210,7 @@ class TelegramSource(Source):
                 out.leads.append(found.node)
         for m in [*_HANDLE.finditer(text), *_TME_TEXT.finditer(text)]:
             try:
-                other = f"account:telegram:{normalize_handle(m.group(1))}"
+                other = account_id("telegram", normalize_handle(m.group(1)))
             except NormalizeError:
                 continue
             if other != channel and other not in seen and len(seen) < MAX_MENTIONS:
@@ -221,7 +223,7 @@ class TelegramSource(Source):
         if urlsplit(href).scheme not in ("http", "https"):
             return
         if handle := tme_handle(href):
-            other = f"account:telegram:{handle}"
+            other = account_id("telegram", handle)
             if other != channel and other not in seen and len(seen) < MAX_MENTIONS:
                 seen.add(other)
                 out.fact(channel, "mentions", other, first_seen=when, last_seen=when, posted=when, where=where,
@@ -230,7 +232,7 @@ class TelegramSource(Source):
         if (urlsplit(href).hostname or "").lower() in _TME:
             return  # the channel's own posts, photos and invites
         try:
-            url = f"url:{normalize_url(href)}"
+            url = url_id(normalize_url(href))
         except NormalizeError:
             return
         host = _host_node(href)

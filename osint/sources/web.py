@@ -14,6 +14,7 @@ import lxml.html
 from ..case.normalize import NormalizeError, normalize_domain, normalize_email, normalize_ip, normalize_url
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
+from ..vocabulary import domain_id, email_id, ip_id, url_id
 from .base import Parsed, Source
 from .fingerprints import declared_icon, default_favicons, favicon_parsed, image_kind, page_fingerprints
 from .indicators import clean_context, context, find_indicators
@@ -137,7 +138,7 @@ def well_known(node: str) -> bool:
 
 def _url_node(url: str) -> str | None:
     try:
-        return f"url:{normalize_url(url)}"
+        return url_id(normalize_url(url))
     except NormalizeError:
         return None
 
@@ -147,11 +148,11 @@ def _host_node(url: str) -> str | None:
     if not host:
         return None
     try:
-        return f"ip:{normalize_ip(host)}"
+        return ip_id(normalize_ip(host))
     except NormalizeError:
         pass
     try:
-        return f"domain:{normalize_domain(host)}"
+        return domain_id(normalize_domain(host))
     except NormalizeError:
         return None
 
@@ -162,6 +163,7 @@ class WebSource(Source):
     consumes = ("url", "domain")
     produces = ("url", "domain", "ip", "email", "company", "icp_filing", "crypto_address", "tracker", "favicon",
                 "copyright", "page_title")
+    emits = ("hosted_on", "links_to", "mentions", "uses_tracker", "has_favicon", "shows_copyright", "has_title")
     needs_key = False
     key_env = None
     default_endpoint = "http://"  # pages are fetched wherever they are
@@ -305,7 +307,7 @@ class WebSource(Source):
             if href.lower().startswith("mailto:"):
                 address = href[7:].split("?", 1)[0]
                 try:
-                    email = f"email:{normalize_email(address)}"
+                    email = email_id(normalize_email(address))
                 except NormalizeError:
                     continue
                 if email in mentioned:

@@ -12,6 +12,7 @@ from whois.whois import NICClient
 
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
+from ..vocabulary import domain_id, nameserver_id, org_id, person_id, region_id, registrar_id
 from .base import Parsed, Source
 from .netcommon import domain_name, email_node, is_hostname, registrable_domain
 from .whois_answers import (
@@ -75,6 +76,7 @@ class WhoisSource(Source):
     description = "Domain WHOIS (RFC 3912): registrar, registrant, contacts, name servers, dates"
     consumes = ("domain",)
     produces = ("registrar", "org", "person", "email", "nameserver", "region")
+    emits = ("registered_with", "registrant", "uses_email", "abuse_contact", "nameserver", "located_in")
     default_endpoint = IANA
     default_rate = 0.5  # WHOIS servers throttle hard and ban eagerly
     default_burst = 2
@@ -93,7 +95,7 @@ class WhoisSource(Source):
         domain = registrable_domain(value) if kind == "domain" else None
         if not domain:
             return []  # special-use names (.test) and bare suffixes have no registry
-        subject = f"domain:{domain}"
+        subject = domain_id(domain)
         server = self._configured_server(domain)
         if server:
             return [self._ask(subject, domain, server, server, [], depth, key=domain)]
@@ -165,7 +167,7 @@ class WhoisSource(Source):
         out = Parsed()
         req = query.request
         domain = req["domain"]
-        node = f"domain:{domain}"
+        node = domain_id(domain)
         if not req.get("iana") and is_no_record(text):
             out.node(node, whois_no_match=True)
             return out
@@ -196,7 +198,7 @@ class WhoisSource(Source):
             return None
 
         def org_node(name: str) -> str:
-            org = f"org:{name}"
+            org = org_id(name)
             if is_privacy_service(name):
                 # A proxy registers thousands of unrelated domains: kept (it holds the real
                 # registrant's data), never a link between them.
@@ -206,7 +208,7 @@ class WhoisSource(Source):
 
         registrar = _first(entry.get("registrar"))
         if registrar:
-            reg = f"registrar:{registrar}"
+            reg = registrar_id(registrar)
             out.fact(node, "registered_with", reg)
             out.node(reg, iana_id=_first(extra.get("registrar_iana_id")), url=_first(entry.get("registrar_url")))
             # Registrar abuse desks serve millions of domains: recorded, never chased.
@@ -228,9 +230,9 @@ class WhoisSource(Source):
         if org:
             out.fact(node, "registrant", org_node(org))
             if country and len(country) == 2 and not is_privacy_service(org):
-                out.fact(f"org:{org}", "located_in", f"region:{country.upper()}", source="whois registrant country")
+                out.fact(org_id(org), "located_in", region_id(country.upper()), source="whois registrant country")
         if person and person != org:
-            out.fact(node, "registrant", f"person:{person}")
+            out.fact(node, "registrant", person_id(person))
         for role in _ROLES:
             value = clean(f"{role}_email", extra.get(f"{role}_email"))
             if value is None:
@@ -247,8 +249,8 @@ class WhoisSource(Source):
         for ns in _strings(entry.get("name_servers")):
             host = domain_name(ns.split()[0])
             if is_hostname(host):
-                out.fact(node, "nameserver", f"nameserver:{host}")
-                out.leads.append(f"nameserver:{host}")
+                out.fact(node, "nameserver", nameserver_id(host))
+                out.leads.append(nameserver_id(host))
         out.node(node,
                  creation_date=_iso(entry.get("creation_date"), min),
                  updated_date=_iso(entry.get("updated_date"), max),

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from ..case.normalize import NormalizeError, normalize_handle, normalize_url
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
+from ..vocabulary import account_id, region_id, url_id
 from .base import Parsed, ParseError, Source
 from .googleplay import COUNTRIES
 from .indicators import context, find_indicators
@@ -105,6 +106,7 @@ class YouTubeSource(Source):
     description = "YouTube: a channel's public about page: title, description, links, country, joined"
     consumes = ("account",)
     produces = ("account", "url", "domain", "ip", "email", "region", "company")
+    emits = ("mentions", "links_to", "hosted_on", "located_in")
     needs_key = False
     key_env = None
     default_endpoint = "https://www.youtube.com"
@@ -171,7 +173,7 @@ class YouTubeSource(Source):
                  subscribers=_content(about.get("subscriberCountText")), views=_content(about.get("viewCountText")),
                  keywords=_content(meta_r.get("keywords")))
         if country and (code := COUNTRIES.get(country.lower())):
-            out.fact(channel, "located_in", f"region:{code}", via="channel country (as the owner set it)")
+            out.fact(channel, "located_in", region_id(code), via="channel country (as the owner set it)")
         seen: set[str] = set()
         if description:
             for found in find_indicators(description):
@@ -197,11 +199,11 @@ class YouTubeSource(Source):
 
     def _link(self, out: Parsed, channel: str, href: str, label: str | None, seen: set[str]) -> None:
         if handle := tme_handle(href):
-            other = f"account:telegram:{handle}"
+            other = account_id("telegram", handle)
             out.fact(channel, "links_to", other, where="channel links", label=label)
             return
         try:
-            url = f"url:{normalize_url(href)}"
+            url = url_id(normalize_url(href))
         except NormalizeError:
             return
         if url in seen:
@@ -213,7 +215,7 @@ class YouTubeSource(Source):
             if host.startswith("domain:x.com") or host.startswith("domain:twitter.com"):
                 handle_x = urlsplit(href).path.strip("/").split("/")[0]
                 try:
-                    out.fact(channel, "links_to", f"account:x:{normalize_handle(handle_x)}", where="channel links")
+                    out.fact(channel, "links_to", account_id("x", normalize_handle(handle_x)), where="channel links")
                 except NormalizeError:
                     pass
             elif not well_known(host):

@@ -102,8 +102,8 @@ class WorkTables:
     def node_counts(self, run_id: str) -> tuple[int, int, int, list[str]]:
         """(nodes, deepest depth, leads dropped by the guards, shared infrastructure nodes)."""
         n, deepest, dropped = self._one(
-            "SELECT count(*), coalesce(max(depth), 0), coalesce(sum(dropped), 0) FROM work_nodes WHERE run_id = :r",
-            r=run_id)[0]
+            "SELECT count(*), coalesce(max(depth), 0), coalesce(sum(jsonb_array_length(fresh) - followed), 0) "
+            "FROM work_nodes WHERE run_id = :r", r=run_id)[0]
         shared = [r[0] for r in self._one("SELECT node FROM work_nodes WHERE run_id = :r AND shared ORDER BY node",
                                           r=run_id)]
         return n, deepest, int(dropped), shared
@@ -140,32 +140,36 @@ class WorkTables:
     def place_node(conn: sa.Connection, run_id: str, node: str, depth: int) -> bool:
         """Add a node at `depth`, or move it nearer the case; False when it is already as near."""
         row = conn.execute(sa.text(
-            "INSERT INTO work_nodes (run_id, node, depth, pending, leads) VALUES (:r, :n, :d, 0, '[]'::jsonb) "
+            "INSERT INTO work_nodes (run_id, node, depth, fresh) VALUES (:r, :n, :d, '[]'::jsonb) "
             "ON CONFLICT (run_id, node) DO UPDATE SET depth = EXCLUDED.depth WHERE work_nodes.depth > EXCLUDED.depth "
             "RETURNING node"), {"r": run_id, "n": node, "d": depth}).first()
         return row is not None
 
     @staticmethod
-    def add_questions(conn: sa.Connection, run_id: str, node: str, questions: list[tuple[str, str, dict, int]]) -> dict[str, int]:
+    def add_questions(conn: sa.Connection, run_id: str, node: str, questions: list[tuple[str, str, dict, int]]) -> int:
         """Enqueue (source, key, query, chain) for a node; a question already in the run is not added again.
-        Returns how many each source got."""
-        added: dict[str, int] = {}
+        Returns how many were added."""
+        added = 0
         for source, key, query, chain in questions:
             row = conn.execute(sa.text(
                 "INSERT INTO work_questions (run_id, node, source, query_key, query, chain) "
                 "VALUES (:r, :n, :s, :k, CAST(:q AS jsonb), :c) ON CONFLICT ON CONSTRAINT uq_work_question DO NOTHING "
                 "RETURNING id"), {"r": run_id, "n": node, "s": source, "k": key, "q": _json(query), "c": chain}).first()
-            if row is not None:
-                added[source] = added.get(source, 0) + 1
+            added += row is not None
         return added
 
     @staticmethod
-    def settle(conn: sa.Connection, run_id: str, node: str, delta: int, leads: list[str]) -> tuple[int, int, int | None, list[str]]:
-        """Change a node's open-question count and add leads; (pending, depth, expanded depth, leads) after."""
+    def pivot(conn: sa.Connection, run_id: str, node: str) -> tuple[int, list[str], int, bool]:
+        """(depth, fresh, followed, shared) of a node, locked until the transaction ends."""
         return tuple(conn.execute(sa.text(
-            "UPDATE work_nodes SET pending = pending + :d, leads = leads || CAST(:l AS jsonb) "
-            "WHERE run_id = :r AND node = :n RETURNING pending, depth, expanded_depth, leads"),
-            {"r": run_id, "n": node, "d": delta, "l": _json(leads)}).one())
+            "SELECT depth, fresh, followed, shared FROM work_nodes WHERE run_id = :r AND node = :n FOR UPDATE"),
+            {"r": run_id, "n": node}).one())
+
+    @staticmethod
+    def set_pivot(conn: sa.Connection, run_id: str, node: str, fresh: list[str], followed: int, shared: bool) -> None:
+        conn.execute(sa.text("UPDATE work_nodes SET fresh = CAST(:f AS jsonb), followed = :x, shared = :s "
+                             "WHERE run_id = :r AND node = :n"),
+                     {"r": run_id, "n": node, "f": _json(fresh), "x": followed, "s": shared})
 
     @staticmethod
     def depths(conn: sa.Connection, run_id: str, nodes: list[str]) -> dict[str, int]:
@@ -174,12 +178,6 @@ class WorkTables:
         rows = conn.execute(sa.text("SELECT node, depth FROM work_nodes WHERE run_id = :r AND node = ANY(:n)"),
                             {"r": run_id, "n": nodes})
         return dict(rows.all())
-
-    @staticmethod
-    def mark_expanded(conn: sa.Connection, run_id: str, node: str, depth: int, dropped: int, shared: bool) -> None:
-        conn.execute(sa.text("UPDATE work_nodes SET expanded_depth = :d, dropped = dropped + :x, shared = shared OR :s "
-                             "WHERE run_id = :r AND node = :n"),
-                     {"r": run_id, "n": node, "d": depth, "x": dropped, "s": shared})
 
     @staticmethod
     def finish(conn: sa.Connection, qid: int, owner: str, result: dict[str, Any]) -> tuple[str, str, int] | None:

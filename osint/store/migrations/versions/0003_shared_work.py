@@ -3,8 +3,8 @@
 - run_work: one row per shared run: what it asks (sources, depth, guards, the case file's text, so
   that a worker on another machine needs nothing but the store), and its heartbeat (a run whose
   heartbeat stopped and that is not closed is shown as crashed).
-- work_nodes: the run's frontier: each node's depth, how many of its own questions are still open,
-  the leads its answers gave, and whether it was expanded or found to be shared infrastructure.
+- work_nodes: the run's frontier: each node's depth, the new nodes its answers named ("fresh"), how many
+  of them were followed (the per-pivot guards), and whether it was found to be shared infrastructure.
 - work_questions: every question of the run, once: (run, source, query key) is unique, so two workers
   expanding two nodes with a lead in common enqueue its questions once. Workers lease them with
   SELECT ... FOR UPDATE SKIP LOCKED; a lease that expires (its worker died) is taken by another.
@@ -68,10 +68,8 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(64), primary_key=True),
         sa.Column("node", sa.Text, primary_key=True),
         sa.Column("depth", sa.Integer, nullable=False),
-        sa.Column("pending", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("leads", JSONDoc, nullable=False),
-        sa.Column("expanded_depth", sa.Integer),
-        sa.Column("dropped", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("fresh", JSONDoc, nullable=False),  # the new nodes its answers named, in the order found
+        sa.Column("followed", sa.Integer, nullable=False, server_default="0"),
         sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),
     )
     op.create_table(
