@@ -57,7 +57,8 @@ def run_case(pg: LabPostgres, lab: load.RemoteLab, helpers: list[str], n: int, r
     osint = [sys.executable, "-m", "osint", "--config", str(cfg)]
     workers = [subprocess.Popen([*osint, "worker", "--until-done", "--egress", egress], env=env, cwd=tmp,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for egress in helpers]
-    time.sleep(1.5 if helpers else 0)  # the helpers are up and waiting for a run before it opens
+    for w in workers:  # the helpers are connected and waiting for a run before it opens
+        w.stderr.readline()
     start = time.perf_counter()
     done = subprocess.run([*osint, "enrich", "--case", str(case), "--depth", "0", "--sources", "rdap"], env=env,
                           cwd=tmp, capture_output=True, text=True)

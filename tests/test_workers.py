@@ -42,6 +42,13 @@ def _start(env: dict, cfg: Path, *args: str, cwd: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _worker(env: dict, cfg: Path, *args: str, cwd: Path) -> subprocess.Popen:
+    """An `osint worker --until-done`, once it is connected and looking for runs."""
+    proc = _start(env, cfg, "worker", "--until-done", *args, cwd=cwd)
+    assert proc.stderr.readline().startswith("worker "), proc.communicate()[1]
+    return proc
+
+
 def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
     out, err = proc.communicate(timeout=360)
     return proc.returncode, out, err
@@ -71,8 +78,7 @@ def test_three_workers_in_three_processes_on_two_egress_addresses_ask_every_ques
         cfg = _config(tmp_path / "osint.toml", pg_url, sources, egress="127.0.0.2")
         case = load.write_case(tmp_path / "case.yaml", n)
         # Two workers wait for the run; enrich opens it and works too: three processes, two egress addresses.
-        workers = [_start(env, cfg, "worker", "--until-done", cwd=tmp_path),
-                   _start(env, cfg, "worker", "--until-done", "--egress", "127.0.0.3", cwd=tmp_path)]
+        workers = [_worker(env, cfg, cwd=tmp_path), _worker(env, cfg, "--egress", "127.0.0.3", cwd=tmp_path)]
         enrich = _start(env, cfg, "enrich", "--case", str(case), "--depth", "0", "--sources", ",".join(SOURCES),
                         cwd=tmp_path)
         rc, out, err = _finish(enrich)
@@ -137,7 +143,7 @@ def test_the_team_never_spends_more_credits_than_its_budget(pg_url, guarded_env,
         sources["rdap"]["credits"] = 7
         cfg = _config(tmp_path / "osint.toml", pg_url, sources)
         case = load.write_case(tmp_path / "case.yaml", n)
-        worker = _start(env, cfg, "worker", "--until-done", cwd=tmp_path)
+        worker = _worker(env, cfg, cwd=tmp_path)
         rc, out, err = _finish(_start(env, cfg, "enrich", "--case", str(case), "--depth", "0", "--sources", "rdap",
                                       cwd=tmp_path))
         assert _finish(worker)[0] == 0
@@ -198,7 +204,7 @@ def test_a_killed_workers_questions_are_taken_back_and_its_run_shows_crashed(pg_
         release.set()
         if first.poll() is None:
             first.kill()
-    rc, out, err = _finish(_start(env, cfg, "worker", "--until-done", cwd=tmp_path))
+    rc, out, err = _finish(_worker(env, cfg, cwd=tmp_path))
     assert rc == 0, err
     rows = _questions(pg_url)
     assert rows and {r[2] for r in rows} == {"done"}
@@ -241,7 +247,7 @@ def test_a_writer_role_can_run_a_shared_run_and_its_workers(pg_server, guarded_e
                                                             "credits": 100, "rate": 1000, "burst": 100}},
                   allow_private=True)
     env = {k: v for k, v in guarded_env.items() if k.lower() not in ("http_proxy", "https_proxy")}
-    helper = _start(env, cfg, "worker", "--until-done", cwd=tmp_path)
+    helper = _worker(env, cfg, cwd=tmp_path)
     rc, out, err = _finish(_start(env, cfg, "enrich", "--case", str(CASE), "--sources", "shodan", "--depth", "0",
                                   cwd=tmp_path))
     assert rc == 0, err

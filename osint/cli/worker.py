@@ -13,7 +13,8 @@ def worker(
                                                       "Rate budgets are kept per egress address."),
     run: str = typer.Option(None, "--run", help="Work on this run only, until it is complete."),
     until_done: bool = typer.Option(False, "--until-done", help="Exit once no run is left open (after one was "
-                                                                "seen), instead of waiting for the next one."),
+                                                                "open since the worker started), instead of "
+                                                                "waiting for the next one."),
     lease: float = typer.Option(None, "--lease", help="Seconds a question stays leased without a heartbeat "
                                                       "before another worker takes it back (default: [enrich] "
                                                       "lease, 30)."),

@@ -61,11 +61,13 @@ class Worker:
         self.name = worker_name()
         self.asked = 0  # questions this worker completed, over all runs
         self._db = ThreadPoolExecutor(max_workers=8, thread_name_prefix="osint-work")
+        self.started = self.work.now()
 
     # -- any open run ------------------------------------------------------------------------
 
     def serve(self, *, run_id: str | None = None, stop_when_done: bool = False) -> int:
-        """Work until interrupted; with `stop_when_done`, until no run is left open (after one was seen).
+        """Work until interrupted; with `stop_when_done`, until no run is left open (once one was open while
+        this worker ran: seen, or closed since it started, by others quicker than it).
         With `run_id`, only that run, until it is complete. Returns how many questions this worker did."""
         seen = False
         try:
@@ -81,7 +83,7 @@ class Worker:
                     close_if_done(self.work, rid, params)
                 if run_id and not self.work.remaining(run_id):
                     return self.asked
-                if stop_when_done and seen and not self.work.open_runs():
+                if stop_when_done and not self.work.open_runs() and (seen or self.work.closed_since(self.started)):
                     return self.asked
                 time.sleep(self.poll_s)
         finally:

@@ -75,6 +75,15 @@ class WorkTables:
                          {"r": run_id, "o": owner, "l": lease_s})
         self.transact(beat)
 
+    def now(self) -> float:
+        """The database's clock, in seconds since the epoch."""
+        return float(self._one("SELECT extract(epoch FROM now())")[0][0])
+
+    def closed_since(self, when: float) -> int:
+        """Shared runs closed at or after `when` (the database's clock)."""
+        return self._one("SELECT count(*) FROM run_work JOIN runs USING (run_id) WHERE runs.finished_at >= "
+                         "to_timestamp(:t)", t=when)[0][0]
+
     def age(self, run_id: str) -> float:
         """Seconds since the run started."""
         return float(self._one("SELECT extract(epoch FROM now() - started_at) FROM runs WHERE run_id = :r",
