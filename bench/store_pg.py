@@ -26,6 +26,7 @@ from latency_proxy import LatencyProxy  # noqa: E402
 from lab.pg import LabPostgres  # noqa: E402
 from osint.case import load_case  # noqa: E402
 from osint.graph.build import build_graph  # noqa: E402
+from osint.store import NewObservation  # noqa: E402
 from osint.store.evidence import init_store, observations, open_store, parses  # noqa: E402
 
 CASE = ROOT / "data" / "seeds.yaml"
@@ -36,11 +37,11 @@ def fill(target: str, n: int) -> None:
     rows, facts = [], []
     for i in range(n):
         host, ip = f"host{i}.example", f"198.51.{100 + i % 3}.{i % 250}"
-        rows.append(store.observation_row(dict(
+        rows.append(NewObservation(
             run_id="bench", source=("dns", "pdns", "whois", "ct")[i % 4], query_key=f"q {host}",
             subject=f"domain:{host}", request={"qname": host}, endpoint="lab", outcome="answered",
             raw=(f"answer for {host} ".encode() * 100)[:2000], duration_ms=1.0, tool_version="bench",
-            observed_at=f"2024-01-{1 + i % 28:02d}T00:00:{i % 60:02d}.{i % 999999:06d}Z")))
+            observed_at=f"2024-01-{1 + i % 28:02d}T00:00:{i % 60:02d}.{i % 999999:06d}Z").row())
         facts.append({"facts": [{"s": f"domain:{host}", "r": "resolves_to", "o": f"ip:{ip}"},
                                 {"s": f"domain:{host}", "r": "uses_email", "o": f"email:admin@{host}"},
                                 {"s": f"ip:{ip}", "r": "announced_by", "o": f"asn:AS{64500 + i % 20}"}],

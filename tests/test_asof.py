@@ -16,13 +16,13 @@ def _graph() -> nx.MultiDiGraph:
     edges = [
         ("ip:192.0.2.10", "brand:lab", "alleged_server_of", {"claim": True}),
         ("domain:a.example", "ip:192.0.2.10", "resolves_to",  # passive DNS span
-         {"sources": "pdns", "first_seen": "2022-01-01", "last_seen": "2023-02-01"}),
+         {"sources": ("pdns",), "first_seen": "2022-01-01", "last_seen": "2023-02-01"}),
         ("domain:b.example", "ip:192.0.2.10", "resolves_to",  # seen today by DNS: no span
-         {"sources": "dns", "observed_at": "2026-01-05T10:00:00Z"}),
+         {"sources": ("dns",), "observed_at": "2026-01-05T10:00:00Z"}),
         ("certificate:crtsh-1", "domain:a.example", "certificate_names",  # still valid: open end
-         {"sources": "ct", "first_seen": "2023-03-01T00:00:00Z"}),
-        ("org:Lab Org", "company:91440300MA5LAB018T", "similar_name", {"sources": "cn-registry", "score": 0.9}),
-        ("company:91440300MA5LAB018T", "address:x", "registered_at", {"sources": "case"}),
+         {"sources": ("ct",), "first_seen": "2023-03-01T00:00:00Z"}),
+        ("org:Lab Org", "company:91440300MA5LAB018T", "similar_name", {"sources": ("cn-registry",), "score": 0.9}),
+        ("company:91440300MA5LAB018T", "address:x", "registered_at", {"sources": ("case",)}),
     ]
     for u, v, k, d in edges:
         g.add_edge(u, v, key=k, kind=k, claim=d.pop("claim", False), **d)

@@ -87,7 +87,7 @@ def test_a_page_whose_title_names_the_brand_corroborates_the_website(world):
     assert r.status == "corroborated" and "web" in r.sources
     assert [h.relation for h in r.best.hops] == ["hosted_on", "names"]
     names = graph.edges["url:http://example.net/", BRAND, "names"]
-    assert names["matched"] == "LabBot" and names["evidence"] == f"ev{ids['page']}" and names["field"] == "title"
+    assert names["matched"] == "LabBot" and names["evidence"] == (f"ev{ids['page']}",) and names["field"] == "title"
     assert not any(h.claim for h in r.best.hops)
 
 

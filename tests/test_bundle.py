@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from osint.bundle import MANIFEST, MANIFEST_SHA256, verify_bundle, write_bundle
 from osint.cli import app
-from osint.store import EvidenceStore, Outcome
-from osint.store.bundle import MANIFEST, MANIFEST_SHA256, verify_bundle, write_bundle
+from osint.store import EvidenceStore, NewObservation, Outcome
 
 CASE = Path(__file__).resolve().parent / "data" / "case.yaml"
 runner = CliRunner()
@@ -32,10 +32,11 @@ def fill_store(path: Path) -> EvidenceStore:
     store = EvidenceStore(str(path))
 
     def record(source, key, subject, raw, at, outcome=Outcome.ANSWERED, error=None, meta=None, parse=None):
-        oid = store.record(run_id="run-1", source=source, query_key=key, subject=subject,
-                           request={"q": key}, endpoint="127.0.0.1:5353", outcome=outcome, raw=raw,
-                           duration_ms=12.5, error=error, meta=meta or {}, tool_version="0.1.0",
-                           observed_at=at)
+        oid = store.record(NewObservation(
+            run_id="run-1", source=source, query_key=key, subject=subject, request={"q": key},
+            endpoint="127.0.0.1:5353", outcome=outcome, raw=raw, duration_ms=12.5, error=error, meta=meta or {},
+            tool_version="0.1.0", observed_at=at,
+        ))
         if parse is not None:
             store.record_parse(oid, f"{source}@1", parse)
         return oid
@@ -240,7 +241,7 @@ def test_a_zip_without_a_manifest_is_not_a_bundle(tmp_path, monkeypatch):
 
 
 def test_a_member_that_inflates_past_the_cap_is_refused_unread(store, case, tmp_path, monkeypatch):
-    import osint.store.bundle as bundle
+    import osint.bundle as bundle
 
     good = tmp_path / "good.zip"
     write_bundle(store, case, good)

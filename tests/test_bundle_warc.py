@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from osint.store import EvidenceStore, Outcome
-from osint.store.bundle import MANIFEST, MANIFEST_SHA256, verify_bundle, write_bundle
+from osint.bundle import MANIFEST, MANIFEST_SHA256, verify_bundle, write_bundle
+from osint.store import EvidenceStore, NewObservation, Outcome
 
 CASE = Path(__file__).resolve().parent / "data" / "case.yaml"
 LIVE = "<html><body>Whitelist 198.51.100.77</body></html>".encode()
@@ -26,9 +26,11 @@ def store(tmp_path):
     s = EvidenceStore(str(tmp_path / "evidence.sqlite"))
 
     def record(source, key, subject, raw, request, meta, at, outcome=Outcome.ANSWERED):
-        return s.record(run_id="run-1", source=source, query_key=key, subject=subject, request=request,
-                        endpoint="http://127.0.0.1:8080", outcome=outcome, raw=raw, duration_ms=3.0, error=None,
-                        meta=meta, tool_version="0.1.0", observed_at=at)
+        return s.record(NewObservation(
+            run_id="run-1", source=source, query_key=key, subject=subject, request=request,
+            endpoint="http://127.0.0.1:8080", outcome=outcome, raw=raw, duration_ms=3.0, error=None, meta=meta,
+            tool_version="0.1.0", observed_at=at,
+        ))
 
     html = {"content-type": "text/html; charset=utf-8", "content-encoding": "gzip"}
     record("web", "GET http://www.example.com/guide/bind/", "url:http://www.example.com/guide/bind/", LIVE,

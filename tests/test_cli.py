@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from osint import __version__
 from osint.cli import app
-from osint.store import Outcome, open_store
+from osint.store import NewObservation, Outcome, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -123,9 +123,11 @@ def test_evidence_verify_reports_a_flipped_byte(tmp_path):
     path = tmp_path / "e.sqlite"
     store = open_store(str(path))
     for i in range(3):
-        store.record(run_id="r", source="whois", query_key=f"q{i}", subject="domain:example.com", request={},
-                     endpoint="127.0.0.1:43", outcome=Outcome.ANSWERED, raw=f"answer {i}".encode(),
-                     duration_ms=1, tool_version="t")
+        store.record(NewObservation(
+            run_id="r", source="whois", query_key=f"q{i}", subject="domain:example.com", request={},
+            endpoint="127.0.0.1:43", outcome=Outcome.ANSWERED, raw=f"answer {i}".encode(), duration_ms=1,
+            tool_version="t",
+        ))
     store.close()
     assert run("--store", str(path), "evidence", "verify").exit_code == 0
     with sqlite3.connect(path) as db:
@@ -139,9 +141,11 @@ def test_evidence_verify_reports_a_flipped_byte(tmp_path):
 def test_evidence_show_prints_the_request_hash_and_raw(tmp_path):
     path = tmp_path / "e.sqlite"
     store = open_store(str(path))
-    oid = store.record(run_id="r", source="whois", query_key="example.com", subject="domain:example.com",
-                       request={"query": "example.com"}, endpoint="127.0.0.1:43", outcome=Outcome.ANSWERED,
-                       raw=b"Domain Name: EXAMPLE.COM\r\n", duration_ms=1, tool_version="t")
+    oid = store.record(NewObservation(
+        run_id="r", source="whois", query_key="example.com", subject="domain:example.com",
+        request={"query": "example.com"}, endpoint="127.0.0.1:43", outcome=Outcome.ANSWERED,
+        raw=b"Domain Name: EXAMPLE.COM\r\n", duration_ms=1, tool_version="t",
+    ))
     store.close()
     result = run("--store", str(path), "evidence", "show", f"ev{oid}")
     assert result.exit_code == 0

@@ -116,7 +116,7 @@ def test_parallel_edges_survive_as_distinct_kinds(tmp_path: Path, seeds_case):
     g = build_graph(seeds_case, None)
     # The same relation as a claim and as evidence, between the same two nodes.
     g.add_edge("brand:antbot", "email:business@antrade.io", key="uses_email", kind="uses_email", claim=False,
-               evidence="ev1", sources="web", confidence=0.5)
+               evidence=("ev1",), sources=("web",), confidence=0.5)
     path = tmp_path / "p.gexf"
     export_gexf(g, path)
     doc = assert_valid(path)

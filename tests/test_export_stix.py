@@ -97,7 +97,7 @@ def test_every_relationship_cites_its_evidence_and_its_time(tmp_path: Path, antb
     assert evidenced and all(notes[r["id"]]["x_osint_evidence"] == r["x_osint_evidence"] for r in evidenced)
     assert "newest observation: 2024-03-01T00:00:00Z" in notes[pdns["id"]]["content"]
     # Every edge's evidence survives: the union over relationships is the graph's.
-    graph_ev = {e for _, _, d in g.edges(data=True) for e in str(d.get("evidence") or "").split(",") if e}
+    graph_ev = {e for _, _, d in g.edges(data=True) for e in d.get("evidence") or ()}
     assert {e for r in rels.values() for e in r.get("x_osint_evidence", [])} == graph_ev
 
 

@@ -27,14 +27,14 @@ from osint.config import Settings, load_settings
 from osint.engine.run import Enricher
 from osint.errors import ExitStatus
 from osint.graph.build import build_graph
+from osint.sources import registered_sources
 from osint.store import Outcome, open_store
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 FAULTS = ("silence", "reset", "garbage", "huge", "trickle", "servfail", "refused", "status_429",
           "status_429_no_retry_after", "status_5xx", "malformed_json", "wrong_content_type", "gzip_bomb")
-SOURCES = ("dns", "whois", "rdap", "asn", "pdns", "shodan", "ct", "web", "archive", "icp", "internetdb", "otx",
-           "telegram", "google-play", "youtube")
-# The healthy neighbour run beside each faulted source: on the same lab server where there is one.
+# The healthy neighbour run beside each faulted source: on the same lab server where there is one (a source
+# not named here gets the first other source of its protocol).
 NEIGHBOUR = {"dns": "asn", "asn": "dns", "whois": "dns", "rdap": "shodan", "shodan": "rdap",
              "pdns": "ct", "ct": "pdns", "web": "ct", "archive": "ct", "icp": "ct",
              "internetdb": "ct", "otx": "ct", "telegram": "shodan", "google-play": "rdap", "youtube": "ct"}
@@ -114,27 +114,23 @@ def _http_rows(source: str) -> list[Row]:
     return rows
 
 
-ROWS: list[Row] = [
-    *_dns_rows("dns"),
-    Row("whois", "silence", (T, U)),
-    Row("whois", "reset", (Outcome.RESET,)),
-    Row("whois", "garbage", (Outcome.BAD_ANSWER,)),
-    Row("whois", "huge", (Outcome.TOO_LARGE,), HUGE),
-    Row("whois", "trickle", (T, U), TRICKLE),
-    *_http_rows("rdap"),
-    *_dns_rows("asn"),
-    *_http_rows("pdns"),
-    *_http_rows("shodan"),
-    *_http_rows("ct"),
-    *_http_rows("web"),
-    *_http_rows("archive"),
-    *_http_rows("icp"),
-    *_http_rows("internetdb"),
-    *_http_rows("otx"),
-    *_http_rows("telegram"),
-    *_http_rows("google-play"),
-    *_http_rows("youtube"),
-]
+def _whois_rows(source: str) -> list[Row]:
+    return [
+        Row(source, "silence", (T, U)),
+        Row(source, "reset", (Outcome.RESET,)),
+        Row(source, "garbage", (Outcome.BAD_ANSWER,)),
+        Row(source, "huge", (Outcome.TOO_LARGE,), HUGE),
+        Row(source, "trickle", (T, U), TRICKLE),
+    ]
+
+
+# Every registered source meets the faults of the protocol it declares (Source.wire); offline sources none.
+ROWS: list[Row] = [row for name, cls in registered_sources().items()
+                   for row in {"dns": _dns_rows, "whois": _whois_rows, "http": _http_rows}.get(cls.wire, lambda _: [])(name)]
+SOURCES = tuple(dict.fromkeys(r.source for r in ROWS))
+for _name in set(SOURCES) - set(NEIGHBOUR):
+    NEIGHBOUR[_name] = next(n for n, c in registered_sources().items()
+                            if n != _name and c.wire == registered_sources()[_name].wire)
 
 
 # --- the table as documentation ----------------------------------------------------------------
@@ -171,11 +167,13 @@ def test_every_network_source_meets_every_fault_of_its_protocol():
     dns = {"silence", "garbage", "servfail", "refused", "huge"}
     http = {"silence", "reset", "garbage", "huge", "status_429", "status_429_no_retry_after", "status_5xx",
             "malformed_json", "wrong_content_type", "trickle"}
-    wanted = {"dns": dns, "asn": dns, "whois": {"silence", "reset", "garbage", "huge", "trickle"},
-              "rdap": http, "pdns": http, "shodan": http, "ct": http, "web": http | {"gzip_bomb"},
-              "archive": http | {"gzip_bomb"}, "icp": http, "internetdb": http, "otx": http,
-              "telegram": http, "google-play": http, "youtube": http}
-    assert covered == {(s, f) for s, faults in wanted.items() for f in faults}
+    by_wire = {"dns": dns, "whois": {"silence", "reset", "garbage", "huge", "trickle"}, "http": http, "local": set()}
+    pages = {"web", "archive"}  # they read compressed pages: a gzip bomb too
+    wanted = {(name, f) for name, cls in registered_sources().items()
+              for f in by_wire[cls.wire] | ({"gzip_bomb"} if name in pages else set())}
+    assert covered == wanted
+    assert {"dns", "asn", "whois", "rdap", "web", "archive", "youtube"} <= set(SOURCES)
+    assert "cn-registry" not in SOURCES  # offline: nothing on a wire to fault
 
 
 # --- the lab world, once per module ------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_sites_sharing_a_baidu_tongji_id_are_linked(graph):
     g, _ = graph
     a, b = "domain:mirror.example.org", "domain:shop.example.org"
     link = g.edges[a, b, "shares_tracker"]
-    assert link["via"] == BAIDU and link["derived"] is True and link["evidence"]
+    assert link["via"] == (BAIDU,) and link["derived"] is True and link["evidence"]
     assert not g.has_edge("domain:panel.example.org", "domain:shop.example.org", "shares_tracker")
     assert any(h.relation == "shares_tracker" for p in attribute.explain(g, a, b) for h in p.hops)
 

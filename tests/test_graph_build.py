@@ -30,7 +30,7 @@ def test_case_only_graph_holds_every_case_entity_and_claim(seeds_case):
     u, v, k, d = next(c for c in claims if c[0] == "ip:101.36.108.79")
     assert (v, k, d["kind"], d["source"], d["standing"]) == (
         "brand:antbot", "claim:alleged_server_of", "alleged_server_of", "complaint §五", "alleged by the victim")
-    assert d["confidence"] < 0.5 and d["sources"] == "case"
+    assert d["confidence"] < 0.5 and d["sources"] == ("case",)
 
     person = g.nodes["person:任俊飞"]
     assert person["pinyin"] == "Ren Junfei" and person["as_written"] == "任俊⻜"
@@ -40,7 +40,7 @@ def test_case_only_graph_holds_every_case_entity_and_claim(seeds_case):
     assert company["first_seen"] == "2020-09-25" and company["abnormal_operations"] is True
     assert g.nodes["company:91440300MA5GAKDP7P"]["last_seen"] == "2020-12-16"
     edge = g.edges["person:任俊飞", "company:91440300MA5GDKFU7E", "legal_representative_of"]
-    assert edge["claim"] is False and edge["sources"] == "case"
+    assert edge["claim"] is False and edge["sources"] == ("case",)
     assert g.has_edge("company:91440300MA5GDKFU7E", "region:440300", "in_district")
     assert g.has_edge("company:91440300MA5GDKFU7E", "address:深圳市龙华区龙华街道清湖社区金鼎盛科创园A座15层1502",
                       "registered_at")
@@ -51,8 +51,8 @@ def test_evidence_merges_into_one_edge_per_fact_with_every_observation(antbot):
     case, store, ids = antbot
     g = build_graph(case, store)
     edge = g.edges["domain:antrade.io", "ip:101.36.108.79", "resolves_to"]
-    assert edge["evidence"] == f"ev{ids['pdns']},ev{ids['dns_a']}"
-    assert edge["sources"] == "dns,pdns"
+    assert edge["evidence"] == (f"ev{ids['pdns']}", f"ev{ids['dns_a']}")
+    assert edge["sources"] == ("dns", "pdns")
     assert edge["first_seen"] == "2022-11-01T00:00:00Z" and edge["last_seen"] == "2023-05-01T12:00:00Z"
     assert edge["at_incident"] is True and edge["claim"] is False
     assert edge["observed_at"] == "2024-03-01T00:00:00Z"
@@ -114,8 +114,8 @@ def test_same_ssh_key_links_the_ips_behind_one_host_key(antbot):
     case, store, ids = antbot
     g = build_graph(case, store)
     edge = g.edges["ip:165.154.60.119", "ip:165.154.60.7", "same_ssh_key"]
-    assert edge["via"] == "sshkey:SHA256:labkey" and edge["derived"] is True
-    assert edge["evidence"] == f"ev{ids['shodan_a']},ev{ids['shodan_b']}" and edge["sources"] == "shodan"
+    assert edge["via"] == ("sshkey:SHA256:labkey",) and edge["derived"] is True
+    assert edge["evidence"] == (f"ev{ids['shodan_a']}", f"ev{ids['shodan_b']}") and edge["sources"] == ("shodan",)
 
 
 def test_a_host_key_on_too_many_ips_is_shared_not_a_link(tmp_path: Path):
@@ -145,7 +145,7 @@ def test_source_attributes_never_overwrite_provenance(tmp_path: Path):
              at="2024-01-01T00:00:00Z")
     g = build_graph(fake_case(), w.store)
     edge = g.edges["url:http://x.test/", "domain:y.test", "mentions"]
-    assert edge["kind"] == "mentions" and edge["evidence"] == "ev1"
+    assert edge["kind"] == "mentions" and edge["evidence"] == ("ev1",)
     assert edge["fact_kind"] == "forged" and edge["fact_evidence"] == "ev999" and edge["context"] == "text"
     w.store.close()
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from osint.store import EvidenceStore
+from osint.store import EvidenceStore, NewObservation
 from osint.store.evidence import Outcome
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def fake_case(label: str = "AntBot", *, servers: tuple[str, ...] = ("192.0.2.10"
     incident = SimpleNamespace(id="fake-case", time=INCIDENT, period=None, kind="API-key theft",
                                exchange="Binance", victim=None, assets=["BTC"], losses=[], report_type=None,
                                description=label, source="§1", standing="alleged by the victim")
-    brand = SimpleNamespace(id="bot", name=label, name_zh="小红蚁", name_pinyin=None, description=label,
+    brand = SimpleNamespace(id="bot", name=label, name_zh="小红蚁", aliases=[], name_pinyin=None, description=label,
                             founded=2020, location=None, websites=[website], emails=[email], accounts=[],
                             broker=None, notes=None, source="§6", standing="stated by the victim")
     decoded = SimpleNamespace(division_code="440300", division_name="深圳市", province_name="广东省")
@@ -80,10 +80,11 @@ class StoreWriter:
     def answer(self, source: str, key: str, parsed: dict[str, Any] | None, *, at: str,
                outcome: Outcome = Outcome.ANSWERED, subject: str | None = None) -> int:
         self.n += 1
-        oid = self.store.record(run_id="run1", source=source, query_key=key, subject=subject or key,
-                                request={"q": key}, endpoint="lab", outcome=outcome,
-                                raw=f"raw answer {self.n}".encode(), duration_ms=1.0,
-                                tool_version="test", observed_at=at)
+        oid = self.store.record(NewObservation(
+            run_id="run1", source=source, query_key=key, subject=subject or key, request={"q": key}, endpoint="lab",
+            outcome=outcome, raw=f"raw answer {self.n}".encode(), duration_ms=1.0, tool_version="test",
+            observed_at=at,
+        ))
         if parsed is not None:
             self.store.record_parse(oid, f"{source}@1", {"facts": [], "nodes": {}, "leads": [], "followups": [],
                                                          **parsed})

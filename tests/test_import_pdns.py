@@ -9,7 +9,7 @@ import pytest
 
 from osint.errors import OsintError
 from osint.importers.pdns import ImportFormatError, import_pdns_file
-from osint.store import EvidenceStore, Outcome
+from osint.store import EvidenceStore, NewObservation, Outcome
 from source_helpers import INCIDENT_UTC
 
 LAB_COF = Path(__file__).resolve().parent / "data" / "lab" / "pdns" / "circl" / "example.com.ndjson"
@@ -95,8 +95,10 @@ def test_the_cli_prints_the_id_the_store_gave(tmp_path, guarded_env):
     store_path = tmp_path / "evidence.sqlite"
     with EvidenceStore(str(store_path)) as s:
         for i in range(3):
-            s.record(run_id="r", source="dns", query_key=f"q{i}", subject="domain:example.com", request={},
-                     endpoint="lab", outcome=Outcome.ANSWERED, raw=b"x", duration_ms=1.0, tool_version="t")
+            s.record(NewObservation(
+                run_id="r", source="dns", query_key=f"q{i}", subject="domain:example.com", request={},
+                endpoint="lab", outcome=Outcome.ANSWERED, raw=b"x", duration_ms=1.0, tool_version="t",
+            ))
     path = tmp_path / "export.ndjson"
     path.write_bytes(LAB_COF.read_bytes())
     env = {**guarded_env, "OSINT_STORE": str(store_path)}

@@ -25,16 +25,16 @@ def _case_graph() -> nx.MultiDiGraph:
         g.add_node(f"company:{i}", kind="company", label=name, in_case=True)
         g.add_edge(f"company:{i}", "brand:labbot", key="claim", kind="suspected_operator_of", claim=True)
     g.add_node("ip:203.0.113.30", kind="ip", label="203.0.113.30")
-    g.add_edge("domain:example.com", "ip:203.0.113.30", key="resolves_to", kind="resolves_to", evidence="ev1",
-               sources="dns")
+    g.add_edge("domain:example.com", "ip:203.0.113.30", key="resolves_to", kind="resolves_to", evidence=("ev1",),
+               sources=("dns",))
     for i in range(300):
         g.add_node(f"domain:site-{i}.example", kind="domain", label=f"site-{i}.example")
         g.add_edge(f"domain:site-{i}.example", "ip:203.0.113.30", key="resolves_to", kind="resolves_to",
-                   evidence=f"ev{100 + i}", sources="pdns")
+                   evidence=(f"ev{100 + i}",), sources=("pdns",))
     for i in range(64):
         g.add_node(f"certificate:crtsh-{i}", kind="certificate", label=f"crtsh-{i}")
         g.add_edge(f"certificate:crtsh-{i}", "domain:example.com", key="names", kind="names",
-                   evidence=f"ev{1000 + i}", sources="ct")
+                   evidence=(f"ev{1000 + i}",), sources=("ct",))
     return g
 
 
@@ -49,7 +49,7 @@ def test_fans_collapse_into_counted_nodes_that_keep_their_members():
     fan = next(n for n, d in view.nodes(data=True) if d.get("label") == "64 certificates")
     edge = next(iter(view.get_edge_data(fan, "domain:example.com").values()))
     assert edge["kind"] == "names" and edge["count"] == 64
-    assert len(edge["evidence"].split(",")) == 64  # the evidence of every folded edge
+    assert len(edge["evidence"]) == 64  # the evidence of every folded edge
 
 
 def test_the_png_labels_every_case_node_and_no_two_labels_overlap(tmp_path):

@@ -49,11 +49,12 @@ from osint.sources.asn import ASNSource
 from osint.sources.cnregistry import CNRegistrySource
 from osint.sources.ct import CTSource
 from osint.sources.dns import DNSSource
-from osint.sources.indicators import CONTEXT_MAX, context, find_indicators, possible_homograph
+from osint.case.indicators import CONTEXT_MAX, context, find_indicators, possible_homograph
 from osint.sources.pdns import PassiveDNSSource
 from osint.sources.rdap import RDAPSource
 from osint.sources.shodan import ShodanSource
-from osint.sources.web import WebSource, decode_page, html_text, rough_text
+from osint.common.html import html_text, rough_text
+from osint.sources.web import WebSource, decode_page
 from osint.sources.whois import WhoisSource, whois_text
 from osint.store import EvidenceStore, Outcome
 from osint.textnorm import fold_cjk, lookalikes, person_pinyin, to_pinyin

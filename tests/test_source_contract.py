@@ -13,6 +13,7 @@ import pytest
 from lab.world import CASE, start_lab, stop_lab
 from osint.config import EnrichSettings, SourceSettings
 from osint.facts import NODE_KINDS, split_node_id
+from osint.transport.wire import TRANSPORTS
 from osint.sources import DEFAULT_SOURCES, Source, SourceContext, registered_sources
 from osint.vocabulary import RELATIONS
 
@@ -51,8 +52,9 @@ def test_declaration_is_complete(name):
     assert cls.emits and set(cls.emits) <= set(RELATIONS), set(cls.emits) - set(RELATIONS)
     assert cls.default_rate > 0 and cls.default_concurrency >= 1 and cls.default_timeout > 0
     assert cls.ttl > 0 and cls.version
+    assert cls.wire in TRANSPORTS
     if not cls.offline:
-        assert cls.default_endpoint
+        assert cls.default_endpoint and cls.wire != "local"
     if cls.needs_key:
         assert cls.key_env and cls.credential_keys
 
@@ -76,7 +78,7 @@ def test_questions_are_only_asked_about_what_it_consumes(name):
             continue
         for q in queries:
             assert q.source == name and q.key and q.subject
-            assert q.transport in ("dns", "whois", "http", "local")
+            assert q.transport in (src.wire, "local")
             # credentials travel in `auth`, never in the request that is stored as evidence
             assert "k" * 32 not in repr(q.request)
 

@@ -1,18 +1,21 @@
 """The evidence store: append-only, hashed, verifiable, and the cache's memory."""
 
 import sqlite3
+from dataclasses import replace
 
 import psycopg
 import pytest
 
-from osint.store import Outcome, open_store
+from osint.store import NewObservation, Outcome, open_store
 from osint.store.evidence import sha256_hex
 
 
 def _record(store, key="A example.com", raw=b"answer bytes", outcome=Outcome.ANSWERED, source="dns"):
-    return store.record(run_id="r1", source=source, query_key=key, subject="domain:example.com",
-                        request={"qname": "example.com", "rdtype": "A"}, endpoint="127.0.0.1:53",
-                        outcome=outcome, raw=raw, duration_ms=1.5, tool_version="test")
+    return store.record(NewObservation(
+        run_id="r1", source=source, query_key=key, subject="domain:example.com",
+        request={"qname": "example.com", "rdtype": "A"}, endpoint="127.0.0.1:53", outcome=outcome, raw=raw,
+        duration_ms=1.5, tool_version="test",
+    ))
 
 
 def test_raw_bytes_and_hash_are_kept_exactly(store_target):
@@ -97,10 +100,12 @@ def test_text_a_database_cannot_hold_is_stored_cleaned_and_the_raw_bytes_exactly
     # PostgreSQL refuses NUL in text and jsonb; UTF-8 cannot carry a lone surrogate; jsonb has no NaN.
     store = open_store(store_target)
     raw = b"HTTP/1.1 200 OK\r\nX-Lab: a\x00b\r\n\r\n\x00\xff"
-    oid = store.record(run_id="r1", source="web", query_key="page http://nul.example/\x00", subject="url:x",
-                       request={"url": "http://nul.example/\x00", "\x00key": "\ud800"}, endpoint="http://nul.example",
-                       outcome=Outcome.BAD_ANSWER, raw=raw, duration_ms=1.0, error="garbage \x00 after \udcff",
-                       meta={"headers": {"X-Lab": "a\x00b"}, "ratio": float("nan")}, tool_version="test")
+    oid = store.record(NewObservation(
+        run_id="r1", source="web", query_key="page http://nul.example/\x00", subject="url:x",
+        request={"url": "http://nul.example/\x00", "\x00key": "\ud800"}, endpoint="http://nul.example",
+        outcome=Outcome.BAD_ANSWER, raw=raw, duration_ms=1.0, error="garbage \x00 after \udcff",
+        meta={"headers": {"X-Lab": "a\x00b"}, "ratio": float("nan")}, tool_version="test",
+    ))
     store.record_parse(oid, "web@1", {"facts": [{"note": "x\x00y", "count": float("inf")}], "leads": []})
     obs = store.get(oid)
     assert obs.raw == raw and obs.sha256 == sha256_hex(raw)
@@ -118,10 +123,10 @@ def test_a_batch_the_database_refuses_is_written_again_row_by_row(store_target):
 
     store = open_store(store_target)
 
-    def fields(i, **extra):
-        return dict(run_id="r1", source="dns", query_key=f"A host{i}.example", subject="domain:x", request={},
-                    endpoint="127.0.0.1:53", outcome=Outcome.ANSWERED, raw=f"answer {i}".encode(), duration_ms=1.0,
-                    tool_version="test", **extra)
+    def fields(i):
+        return NewObservation(run_id="r1", source="dns", query_key=f"A host{i}.example", subject="domain:x",
+                              request={}, endpoint="127.0.0.1:53", outcome=Outcome.ANSWERED,
+                              raw=f"answer {i}".encode(), duration_ms=1.0, tool_version="test")
 
     async def write():
         writer = BatchWriter(store, asyncio.get_running_loop())
@@ -129,7 +134,7 @@ def test_a_batch_the_database_refuses_is_written_again_row_by_row(store_target):
         # run id longer than the column allows (PostgreSQL refuses it; SQLite does not check lengths).
         writer._queue.put(("parse", (10**9, "dns@1", {"facts": []}), None))
         futures = [asyncio.ensure_future(writer.observation(fields(0))),
-                   asyncio.ensure_future(writer.observation(dict(fields(1), run_id="r" * 200))),
+                   asyncio.ensure_future(writer.observation(replace(fields(1), run_id="r" * 200))),
                    asyncio.ensure_future(writer.observation(fields(2)))]
         results = await asyncio.gather(*futures, return_exceptions=True)
         await writer.close()

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from osint.errors import StoreError
-from osint.store import open_store
+from osint.store import NewObservation, open_store
 from osint.store.evidence import init_store
 from osint.store.migrate import head
 
@@ -153,9 +153,10 @@ def test_a_nul_in_an_answer_is_stored_and_the_run_completes(pg_url, http_server,
 
 
 def _record(store, key="A example.com", raw=b"answer", observed_at=None):
-    return store.record(run_id="r1", source="dns", query_key=key, subject="domain:example.com", request={},
-                        endpoint="127.0.0.1:53", outcome="answered", raw=raw, duration_ms=1.0, tool_version="test",
-                        observed_at=observed_at)
+    return store.record(NewObservation(
+        run_id="r1", source="dns", query_key=key, subject="domain:example.com", request={}, endpoint="127.0.0.1:53",
+        outcome="answered", raw=raw, duration_ms=1.0, tool_version="test", observed_at=observed_at,
+    ))
 
 
 def test_a_writer_adds_evidence_but_cannot_change_it_and_a_reader_only_reads(pg_server, guarded_env):
@@ -213,7 +214,7 @@ def test_newest_means_newest_observed_not_last_stored(store_target):
 
 def test_a_bundle_of_a_store_holds_every_raw_answer_exactly(store_target, tmp_path):
     from osint.case import load_case
-    from osint.store.bundle import verify_bundle, write_bundle
+    from osint.bundle import verify_bundle, write_bundle
 
     store = open_store(store_target)
     raws = {_record(store, key=f"A host{i}.example", raw=bytes([i % 256]) * (i + 1)): bytes([i % 256]) * (i + 1)

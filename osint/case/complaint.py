@@ -1,7 +1,7 @@
 """Read a complaint's text: every indicator, where it is written (section heading and line), and how it reads.
 
 `osint case new` writes a draft case file from what this finds (see osint/case/draft.py). The indicators
-come from the extractor the web source uses (osint/sources/indicators.py); links are sorted here into the
+come from the extractor the web source uses (osint/case/indicators.py); links are sorted here into the
 suspects' own sites, accounts on known platforms and references, and companies are paired with the
 credit code, legal representative and address the text gives next to their name.
 """
@@ -15,8 +15,9 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from osint.case import normalize as norm
+from osint.case.indicators import Found, find_indicators
 from osint.case.model import Standing
-from osint.sources.indicators import Found, find_indicators
+from osint.common.html import html_text
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _NUMBER = re.compile(r"^\s*([一二三四五六七八九十百]+|\d+)\s*[，,、.．:：)）]")
@@ -90,8 +91,6 @@ def _host_in(host: str, hosts: tuple[str, ...]) -> bool:
 
 def html_to_text(page: str) -> str:
     """Visible text of an HTML complaint, headings kept as Markdown headings so sections are found."""
-    from osint.sources.web import html_text
-
     page = re.sub(r"<h([1-6])\b[^>]*>", lambda m: "\n" + "#" * int(m.group(1)) + " ", page, flags=re.I)
     page = re.sub(r"</h[1-6]\s*>", "\n", page, flags=re.I)
     return html_text(page)[0]

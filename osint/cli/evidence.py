@@ -93,7 +93,7 @@ def bundle(
     out_path: Path = typer.Option(..., "--out", help="The bundle to write, e.g. evidence.zip."),
     case: str = CaseOption,
 ) -> None:
-    from ..store.bundle import BundleError, write_bundle
+    from ..bundle import BundleError, write_bundle
 
     with errors():
         s = settings()
@@ -119,8 +119,8 @@ def bundle(
 def verify_bundle(
     path: Path = typer.Argument(..., help="The bundle (zip) to check."),
 ) -> None:
-    from ..store.bundle import manifest_sha256
-    from ..store.bundle import verify_bundle as check
+    from ..bundle import manifest_sha256
+    from ..bundle import verify_bundle as check
 
     # No settings(), no store, no case: a bundle is checked by whoever receives it, on any machine.
     with errors():

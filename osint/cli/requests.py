@@ -24,7 +24,7 @@ def requests(
     fmt: RequestFormat = typer.Option(RequestFormat.md, "--format", help="md, html or json."),
     out_path: Path = typer.Option(None, "--out", help="Write to this file instead of the terminal."),
 ) -> None:
-    from ..export.common import atomic_write
+    from ..common.files import atomic_write
     from ..handoff.render import render
     from ..handoff.requests import record_holders
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from ..case import Case
 from ..config import Settings
 from ..errors import ConfigError, ExitStatus
-from ..facts import split_node_id
+from ..vocabulary import company_id, domain_id, split_node_id
 from ..sources import Source, SourceContext, registered_sources
 from ..store import EvidenceStore
 from ..store.evidence import StoreUnreachable
@@ -103,7 +104,7 @@ def select_sources(settings: Settings, context: SourceContext, names: list[str] 
 class Enricher:
     """One enrichment run. Use `run()`; `on_event` receives progress events (dicts)."""
 
-    def __init__(self, settings: Settings, case: Any, store: EvidenceStore, *, sources: list[str] | None = None,
+    def __init__(self, settings: Settings, case: Case, store: EvidenceStore, *, sources: list[str] | None = None,
                  depth: int | None = None, refresh: bool = False, offline: bool = False,
                  concurrency: int | None = None, on_event: Callable[[dict[str, Any]], None] | None = None,
                  command: str = "enrich"):
@@ -134,8 +135,8 @@ class Enricher:
 
     def seeds(self) -> list[str]:
         nodes = [i.node_id for i in self.case.indicators() if i.kind in ("ip", "domain", "email", "url")]
-        nodes += [u.node_id for u in getattr(self.case, "seed_urls", [])]
-        nodes += [f"company:{c.uscc}" for c in getattr(self.case, "companies", []) if getattr(c, "uscc", None)]
+        nodes += [u.node_id for u in self.case.seed_urls]
+        nodes += [company_id(c.uscc) for c in self.case.companies if c.uscc]
         # Accounts: only the sources that read a platform (telegram, google-play, youtube) ask about them.
         nodes += [i.node_id for i in self.case.indicators() if i.kind == "account"]
         return sorted(dict.fromkeys(nodes))
@@ -292,5 +293,5 @@ def _pivots(node: str) -> list[str]:
     """A node and what it implies: an e-mail address is also a question about its domain."""
     kind, value = split_node_id(node)
     if kind == "email" and "@" in value:
-        return [node, f"domain:{value.rsplit('@', 1)[1]}"]
+        return [node, domain_id(value.rsplit("@", 1)[1])]
     return [node]

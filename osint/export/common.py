@@ -5,17 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
-from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import networkx as nx
 
-from ..errors import OutputError
+from ..graph.provenance import PROVENANCE
+
 
 # XML 1.0 allows only these characters. We also drop the C0/C1 controls it tolerates but that only
 # come from hostile WHOIS or web text (and DEL): they break viewers and spreadsheets. Lone surrogates
@@ -168,6 +165,17 @@ def sorted_edges(graph: nx.MultiDiGraph) -> list[tuple[Any, Any, Any, dict[Any, 
     return edges
 
 
+def flat_provenance(data: dict[Any, Any]) -> dict[Any, Any]:
+    """An edge's data with its provenance tuples written as every file format carries them: 'ev1,ev2'."""
+    return {k: ",".join(map(str, v)) if k in PROVENANCE and isinstance(v, (tuple, list)) else v
+            for k, v in data.items()}
+
+
+def flat_edges(graph: nx.MultiDiGraph) -> list[tuple[Any, Any, Any, dict[Any, Any]]]:
+    """sorted_edges, provenance flattened (flat_provenance): what GEXF, GraphML, JSON and CSV write."""
+    return [(u, v, key, flat_provenance(data)) for u, v, key, data in sorted_edges(graph)]
+
+
 def edge_ids(edges: Iterable[tuple[Any, ...]]) -> list[str]:
     """Ids that depend only on (source, target, key): adding an edge does not renumber the rest,
     so two exports of a growing case diff cleanly."""
@@ -216,38 +224,6 @@ def graph_meta(graph: nx.MultiDiGraph) -> dict[str, str | bool | int | float]:
     return {str(k): v for k, v in sorted((str(k), scalar(v)) for k, v in graph.graph.items()) if v is not None}
 
 
-@contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: Any) -> Iterator[IO[Any]]:
-    """Write to a temporary file beside `path`, then rename it over `path`.
-
-    Readers see the old file or the whole new one, never half of one; on any error the old file
-    is untouched and the temporary one is removed.
-    """
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except FileExistsError:  # mkdir met a file where a folder of the path should be
-        raise OutputError(f"cannot write {target}: {target.parent} is not a folder") from None
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, mode, **open_kwargs) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; an export is meant to be shared
-        os.replace(tmp, target)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError):  # a full disk, a directory where the file should go
-            raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-        raise
-
-
 def plain_graph(graph: nx.MultiDiGraph, *, reserved: Iterable[str] = ()) -> nx.MultiDiGraph:
     """A copy of the graph holding only what any file format can carry, in sorted order.
 
@@ -264,7 +240,7 @@ def plain_graph(graph: nx.MultiDiGraph, *, reserved: Iterable[str] = ()) -> nx.M
 
     nodes = sorted_nodes(graph)
     ids = unique_ids(nodes)
-    edges = sorted_edges(graph)
+    edges = flat_edges(graph)
     node_cols = column_types(graph.nodes[n] for n in nodes)
     edge_cols = column_types(e[3] for e in edges)
     out = nx.MultiDiGraph()

@@ -19,8 +19,9 @@ from typing import Any, Iterable
 
 import networkx as nx
 
-from .common import (atomic_write, column_types, edge_ids, edge_weight, fmt, unique_ids, one_line, row,
-                     scalar, sorted_edges, sorted_nodes)
+from ..common.files import atomic_write
+from .common import (column_types, edge_ids, edge_weight, fmt, unique_ids, one_line, row,
+                     scalar, flat_edges, sorted_nodes)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -94,7 +95,7 @@ def export_csv(graph: nx.MultiDiGraph, path: str | os.PathLike[str]) -> list[Pat
             out.writerow([cell(ids[node]), cell(label), cell(kind),
                           *(cell(values.get(name)) for name in node_cols)])
 
-    edges = sorted_edges(graph)
+    edges = flat_edges(graph)
     edge_cols = column_types((e[3] for e in edges), skip=("label", "kind", "weight"))
     ordered = [c for c in EDGE_ORDER if c in edge_cols] + [c for c in edge_cols if c not in EDGE_ORDER]
     edge_head = _headers(ordered, EDGE_FIXED)

@@ -22,9 +22,10 @@ import networkx as nx
 from lxml import etree
 
 from .. import __version__
+from ..common.files import atomic_write
 from ..graph import style
-from .common import (atomic_write, column_types, edge_ids, edge_weight, fmt, graph_meta, unique_ids, one_line,
-                     row, sorted_edges, sorted_nodes)
+from .common import (column_types, edge_ids, edge_weight, fmt, graph_meta, unique_ids, one_line,
+                     row, flat_edges, sorted_nodes)
 
 NS = "http://gexf.net/1.3"
 VIZ = "http://gexf.net/1.3/viz"
@@ -84,7 +85,7 @@ def write_gexf(graph: nx.MultiDiGraph, fh: IO[bytes]) -> None:
     """Stream the graph as GEXF 1.3 into a binary file."""
     nodes = sorted_nodes(graph)
     ids = unique_ids(nodes)
-    edges = sorted_edges(graph)
+    edges = flat_edges(graph)
     eids = edge_ids(edges)
     node_cols = column_types((graph.nodes[n] for n in nodes), skip=NODE_SKIP)
     edge_cols = column_types((e[3] for e in edges), skip=EDGE_SKIP)

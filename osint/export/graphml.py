@@ -7,8 +7,9 @@ from pathlib import Path
 
 import networkx as nx
 
+from ..common.files import atomic_write
 from ..graph import style
-from .common import atomic_write, plain_graph
+from .common import plain_graph
 
 
 def export_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike[str]) -> list[Path]:

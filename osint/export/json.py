@@ -13,8 +13,9 @@ from typing import IO
 
 import networkx as nx
 
+from ..common.files import atomic_write
 from ..graph import style
-from .common import atomic_write, plain_graph
+from .common import plain_graph
 
 # Keys the node-link format uses for itself; attributes with these names become attr_<name>.
 RESERVED = ("id", "source", "target", "key")

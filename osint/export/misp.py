@@ -31,13 +31,15 @@ from typing import Any, Iterable
 
 import networkx as nx
 
-from .common import atomic_write, clean_text, one_line, scalar, sorted_edges, sorted_nodes
-from .stix import OSINT_NAMESPACE, _when
+from ..common.files import atomic_write
+from ..common.timefmt import utc_text
+from ..graph.provenance import as_tuple, cited
+from .common import clean_text, one_line, scalar, sorted_edges, sorted_nodes
+from .stix import OSINT_NAMESPACE
 
 EVIDENCE_TAG = 'osint:evidence="{}"'
 IN_CASE_TAG = "osint:in-case"
 CLAIM_TAG = "osint:claim"
-_EV = re.compile(r"^ev\d+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ASN = re.compile(r"^AS\d{1,10}$", re.IGNORECASE)
 _SERVICE = re.compile(r"^(.+):(\d{1,5})/(tcp|udp)$")
@@ -63,8 +65,7 @@ def _value(node: Any) -> str:
 
 
 def _evidence(*datas: dict[str, Any]) -> list[str]:
-    ids = {e.strip() for d in datas for e in str(d.get("evidence") or "").split(",")}
-    return sorted((e for e in ids if _EV.match(e)), key=lambda e: int(e[2:]))
+    return cited(*(d.get("evidence") for d in datas))
 
 
 def indicator_value(kind: str, node: Any) -> str | None:
@@ -145,7 +146,7 @@ def misp_event(graph: nx.MultiDiGraph):
     case_id = _text(g.graph.get("case_id")) or "case"
     ev.uuid = _uuid("event", case_id)
     ev.info = _text(g.graph.get("title")) or case_id
-    incident = _when(g.graph.get("incident_time"))
+    incident = utc_text(g.graph.get("incident_time"))
     if incident:
         ev.set_date(incident[:10])
     ev.distribution = 0  # this organisation only: a case file is not for wide sharing
@@ -162,8 +163,8 @@ def misp_event(graph: nx.MultiDiGraph):
             continue
         ips = [(v, d) for v, d in b.out_edges(node, "resolves_to") if indicator_value("ip", v)]
         if ips:
-            firsts = sorted(t for _, d in ips if (t := _when(d.get("first_seen"))))
-            lasts = sorted(t for _, d in ips if (t := _when(d.get("last_seen"))))
+            firsts = sorted(t for _, d in ips if (t := utc_text(d.get("first_seen"))))
+            lasts = sorted(t for _, d in ips if (t := utc_text(d.get("last_seen"))))
             attrs = [("domain", domain, _evidence(*(d for _, d in ips)), (node,))]
             attrs += [("ip", indicator_value("ip", v), _evidence(d), (v,)) for v, d in ips]
             if firsts:
@@ -174,7 +175,7 @@ def misp_event(graph: nx.MultiDiGraph):
     for u, v, key, d in sorted_edges(g):
         if d.get("claim") is True or d.get("kind") not in ("resolves_to", "ptr"):
             continue
-        if "pdns" not in str(d.get("sources") or "").split(","):
+        if "pdns" not in as_tuple(d.get("sources")):
             continue
         target = indicator_value(kind_of.get(v, ""), v)
         source = indicator_value(kind_of.get(u, ""), u)
@@ -188,7 +189,7 @@ def misp_event(graph: nx.MultiDiGraph):
         evidence = _evidence(d)
         attrs = [("rrname", rrname, evidence, (u,)), ("rrtype", rrtype, [], ()), ("rdata", target, evidence, (v,))]
         for rel, attr in (("time_first", "first_seen"), ("time_last", "last_seen")):
-            if t := _when(d.get(attr)):
+            if t := utc_text(d.get(attr)):
                 attrs.append((rel, t, [], ()))
         if isinstance(d.get("count"), int) and not isinstance(d.get("count"), bool):
             attrs.append(("count", d["count"], [], ()))
@@ -214,7 +215,7 @@ def misp_event(graph: nx.MultiDiGraph):
             continue
         for rel, attr in (("creation-date", "created"), ("expiration-date", "expires"),
                           ("modification-date", "updated")):
-            if t := _when(data.get(attr)):
+            if t := utc_text(data.get(attr)):
                 attrs.append((rel, t, [], ()))
         # A whois object can name one registrar and one registrant of each kind: the first, by name.
         seen: set[str] = set()
@@ -243,7 +244,7 @@ def misp_event(graph: nx.MultiDiGraph):
         attrs += [("dns_names", indicator_value("domain", v), _evidence(d), (v,)) for v, d in names]
         for rel, attr in (("validity-not-before", "not_before"), ("validity-not-after", "not_after"),
                           ("issuer", "issuer"), ("subject", "subject"), ("serial-number", "serial")):
-            value = _when(data.get(attr)) if rel.startswith("validity") else _text(data.get(attr))
+            value = utc_text(data.get(attr)) if rel.startswith("validity") else _text(data.get(attr))
             if value:
                 attrs.append((rel, value, [], ()))
         b.obj("x509", node, attrs)
@@ -261,9 +262,9 @@ def misp_event(graph: nx.MultiDiGraph):
                      ("protocol", m.group(3), [], ())]
             attrs += [("AS", indicator_value("asn", v), _evidence(a), (v,)) for v, a in asns]
             attrs += [("country-code", _value(v), _evidence(c), (v,)) for v, c in countries[:1]]
-            if t := _when(d.get("first_seen")):
+            if t := utc_text(d.get("first_seen")):
                 attrs.append(("first-seen", t, [], ()))
-            if t := _when(d.get("last_seen")):
+            if t := utc_text(d.get("last_seen")):
                 attrs.append(("last-seen", t, [], ()))
             b.obj("ip-port", svc, attrs)
     # url: a page and its host.

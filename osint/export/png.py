@@ -18,10 +18,11 @@ from typing import Any
 
 import networkx as nx
 
+from ..common.files import atomic_write
 from ..graph.collapse import collapse_fans
 from ..graph.layout import positions
 from ..graph.style import CLAIM_EDGE_COLOUR, EVIDENCE_EDGE_COLOUR, colour
-from .common import atomic_write, one_line
+from .common import one_line
 
 log = logging.getLogger(__name__)
 

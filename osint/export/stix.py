@@ -27,13 +27,15 @@ import json
 import os
 import re
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from .common import atomic_write, clean_text, one_line, scalar, sorted_edges, sorted_nodes
+from ..common.files import atomic_write
+from ..common.timefmt import utc_text
+from ..graph.provenance import cited
+from .common import clean_text, flat_provenance, one_line, scalar, sorted_edges, sorted_nodes
 
 # Our own namespace for the ids of objects STIX does not derive from their values.
 OSINT_NAMESPACE = uuid.UUID("6b1c6f5e-2c0a-5b8e-9a51-0f3d7c4e8a15")
@@ -54,7 +56,6 @@ EXTENSION_SCHEMA = (
     "x-osint-entity observable (kind, value) is a node of a kind STIX 2.1 has no observable for.")
 EPOCH = "1970-01-01T00:00:00Z"
 EVIDENCE_SOURCE = "osint-evidence"
-_EV = re.compile(r"^ev\d+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ASN = re.compile(r"^AS(\d{1,10})$", re.IGNORECASE)
 _SERVICE = re.compile(r"^(.+):(\d{1,5})/(tcp|udp)$")
@@ -92,28 +93,12 @@ def _sid(kind: str, *parts: Any) -> str:
     return f"{kind}--{uuid.uuid5(OSINT_NAMESPACE, kind + chr(0) + name)}"
 
 
-def _when(value: Any) -> str | None:
-    """A STIX timestamp (UTC, Z) for an ISO date or time, or None."""
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        if len(value) == 10:
-            moment = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
-        else:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    if not 1 <= moment.year <= 9999:
-        return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _as_of(graph: nx.MultiDiGraph) -> str:
     """One time for created/modified: the newest observation behind the graph, else the incident."""
-    newest = max((t for _, _, t in graph.edges(data="observed_at") if _when(t)), default=None, key=_when)
-    return _when(newest) or _when(graph.graph.get("incident_time")) or EPOCH
+    newest = max((t for _, _, t in graph.edges(data="observed_at") if utc_text(t)), default=None, key=utc_text)
+    return utc_text(newest) or utc_text(graph.graph.get("incident_time")) or EPOCH
 
 
 def _text(value: Any) -> str | None:
@@ -125,8 +110,7 @@ def _text(value: Any) -> str | None:
 
 
 def _evidence(data: dict[str, Any]) -> list[str]:
-    ids = {e.strip() for e in str(data.get("evidence") or "").split(",")}
-    return sorted((e for e in ids if _EV.match(e)), key=lambda e: int(e[2:]))
+    return cited(data.get("evidence"))
 
 
 def _value(node: Any) -> str:
@@ -183,7 +167,7 @@ def _observable(kind: str, node: Any, data: dict[str, Any], common: dict[str, An
         for prop, attr in (("serial_number", "serial"), ("issuer", "issuer"), ("subject", "subject")):
             if text := _text(data.get(attr)):
                 props[prop] = one_line(text)
-        before, after = _when(data.get("not_before")), _when(data.get("not_after"))
+        before, after = utc_text(data.get("not_before")), utc_text(data.get("not_after"))
         if before and after and before <= after:
             props.update(validity_not_before=before, validity_not_after=after)
         if "hashes" in props or "serial_number" in props:
@@ -279,9 +263,9 @@ def stix_objects(graph: nx.MultiDiGraph) -> list[Any]:
                 references.get(e) or references.setdefault(e, v21.ExternalReference(
                     source_name=EVIDENCE_SOURCE, external_id=e, description=f"osint evidence show {e}"))
                 for e in evidence]
-        if sources := _text(data.get("sources")):
+        if sources := _text(flat_provenance(data).get("sources")):
             props["x_osint_sources"] = sources
-        first, last = _when(data.get("first_seen")), _when(data.get("last_seen"))
+        first, last = utc_text(data.get("first_seen")), utc_text(data.get("last_seen"))
         if first and last and first < last:
             props.update(start_time=first, stop_time=last)
         else:
@@ -301,7 +285,7 @@ def stix_objects(graph: nx.MultiDiGraph) -> list[Any]:
         if claim:
             claims.append(rel.id)
         if evidence:
-            observed = _when(data.get("observed_at"))
+            observed = utc_text(data.get("observed_at"))
             lines = [f"evidence: {', '.join(evidence)}"]
             if sources:
                 lines.append(f"sources: {sources}")
@@ -319,7 +303,7 @@ def stix_objects(graph: nx.MultiDiGraph) -> list[Any]:
         keep(v21.Grouping(id=_sid("grouping", case_id, "claims"), name=f"{title}: claims of the case file",
                           description="Allegations and suspicions stated in the case file, not evidence.",
                           context="suspicious-activity", object_refs=sorted(claims), **stamps))
-    published = _when(graph.graph.get("incident_time")) or as_of
+    published = utc_text(graph.graph.get("incident_time")) or as_of
     if everything:
         keep(v21.Report(id=_sid("report", case_id), name=title, published=published,
                         report_types=["threat-report"], object_refs=everything,

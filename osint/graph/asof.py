@@ -8,8 +8,9 @@ from typing import Any
 
 import networkx as nx
 
+from ..common.timefmt import iso_utc, moment
 from ..errors import OsintError
-from .build import iso_utc, moment
+from .build import CASE_SOURCE
 
 # Facts about names and codes, not about infrastructure at a time: true whenever the names are.
 TIMELESS = frozenset({"similar_name", "shares_name_stem", "shares_district", "in_district"})
@@ -47,7 +48,7 @@ def covers(data: dict[str, Any], start: datetime, end: datetime) -> bool:
         return True
     first, last = moment(data.get("first_seen")), moment(data.get("last_seen"), end=True)
     if first is None and last is None:
-        if data.get("sources") == "case":
+        if data.get("sources") == (CASE_SOURCE,):
             return True  # the case file's own statements (registry records) without dates
         observed = moment(data.get("observed_at"))
         return observed is not None and start <= observed <= end

@@ -43,14 +43,16 @@ from typing import Any
 
 import networkx as nx
 
+from ..case.model import Case
 from ..facts import split_node_id
-from ..sources.gaps import explain_gaps
 from ..vocabulary import LEAD_KINDS
+from .gaps import explain_gaps
 from .messages import ClaimRef, Message
 from .paths import (
     IDENTITY_RELATIONS, MAX_HOPS, PATHS_PER_CLAIM, WEAK_RELATIONS, EvidencePath, Finding,
     PathFinder, adjacency, hubs, lines_of_evidence, node_label, path_hops,
 )
+from .provenance import as_tuple
 
 STATUSES = ("corroborated", "supported_via_claim", "linked_to_each_other", "contradicted", "uncorroborated")
 
@@ -134,7 +136,8 @@ def _contradiction(graph: nx.MultiDiGraph, blocked: set[str], claim: tuple[str, 
         if other in blocked or _generic_ptr(subject, name):
             continue
         return Message("contradicted", {"ip": split_node_id(subject)[1], "host": name,
-                                        "sources": str(data.get("sources", "")), "evidence": str(data.get("evidence", "")),
+                                        "sources": ",".join(as_tuple(data.get("sources"))),
+                                        "evidence": ",".join(as_tuple(data.get("evidence"))),
                                         "first": data.get("first_seen"), "last": data.get("last_seen"),
                                         "target": node_label(graph, obj)})
     return None
@@ -164,7 +167,7 @@ def _claim_key(r: ClaimResult) -> tuple[str, str, str]:
     return (r.subject, r.relation, r.object)
 
 
-def attribute(graph: nx.MultiDiGraph, case: Any = None, *, max_hops: int = MAX_HOPS,
+def attribute(graph: nx.MultiDiGraph, case: Case | None = None, *, max_hops: int = MAX_HOPS,
               k: int = PATHS_PER_CLAIM) -> list[ClaimResult]:
     """Check every claim edge of the graph against the evidence (rules: see the module docstring).
 

@@ -4,19 +4,23 @@ answer to every question in the evidence store. No network, no clock: same input
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timezone
+from datetime import datetime, timezone
 from itertools import combinations
 from typing import Any, Iterable
 
 import networkx as nx
 
+from ..case.indicators import possible_homograph
 from ..case.normalize import domain_display, email_display, url_display
+from ..common.timefmt import iso_utc, moment
+from ..case.model import Case
 from ..facts import Fact, split_node_id
-from ..sources.indicators import possible_homograph
+from ..store.protocol import EvidenceReader, GraphAnswer
 from ..textnorm import is_han, person_pinyin, to_pinyin
 from ..vocabulary import (DEFAULT_CONFIDENCE, RELATIONS, address_id, brand_id, company_id, incident_id, ip_id,
                           person_id, region_id)
 from .names import derive_names, texts_of
+from .provenance import evidence_tuple, gathered, names, observation_ids
 
 CASE_SOURCE = "case"  # the case file itself: never counted as independent corroboration
 # How far one source's word on one relation goes, before any corroboration: the vocabulary's
@@ -53,25 +57,6 @@ def combine(per_source: Iterable[float]) -> float:
     return round(min(1.0 - miss, 0.99), 4)
 
 
-def moment(text: Any, *, end: bool = False) -> datetime | None:
-    """An ISO date or time as an aware UTC datetime; a bare date is its first (or, for an end,
-    its last) instant. None when the text is not a date."""
-    if not isinstance(text, str) or len(text) < 10:
-        return None
-    try:
-        if len(text) == 10:
-            d = datetime.fromisoformat(text).date()
-            return datetime.combine(d, time.max if end else time.min, timezone.utc)
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def iso_utc(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class _Merged:
     """Everything the observations say about one (subject, relation, object)."""
@@ -98,8 +83,8 @@ class _Merged:
     def edge_attrs(self, relation: str, incident: datetime | None) -> dict[str, Any]:
         out = dict(self.attrs)
         out.update(kind=relation, claim=False, confidence=combine(self.per_source.values()),
-                   evidence=",".join(f"ev{i}" for i in sorted(self.evidence)),
-                   sources=",".join(sorted(self.per_source)), observed_at=self.observed_at)
+                   evidence=observation_ids(self.evidence), sources=names(self.per_source),
+                   observed_at=self.observed_at)
         if self.first:
             out["first_seen"] = self.first[1]
         if self.last:
@@ -109,7 +94,7 @@ class _Merged:
         return out
 
 
-def build_graph(case: Any, store: Any | None = None) -> nx.MultiDiGraph:
+def build_graph(case: Case, store: EvidenceReader | None = None) -> nx.MultiDiGraph:
     """The case's attribution graph: its entities and claims, and (with a store) the facts of the
     newest parse of the newest answer to every question. `store=None` builds from the case alone.
 
@@ -133,41 +118,16 @@ def build_graph(case: Any, store: Any | None = None) -> nx.MultiDiGraph:
     return g
 
 
-def _answers(g: nx.MultiDiGraph, store: Any) -> list[tuple[str, int, str, dict[str, Any]]]:
+def _answers(g: nx.MultiDiGraph, store: EvidenceReader) -> list[GraphAnswer]:
     """(observed_at, id, source, parsed) of every usable newest answer, oldest first."""
-    if hasattr(store, "graph_answers"):  # the evidence store: newest answers and their parses in one query
-        rows, g.graph["failed_observations"] = store.graph_answers()
-        out = [r for r in rows if r[3] is not None]
-        g.graph["unparsed_observations"] = len(rows) - len(out)
-        g.graph["observations"] = len(out)
-        return out
-    out = []
-    answers: dict[str, dict[str, tuple[int, str]]] = {}
-    for obs in store.newest_per_query():
-        oid, observed_at = obs.id, obs.observed_at
-        if not _is_answer(obs.outcome):
-            # A failed retry says nothing about the world: the question's last answer still stands.
-            if obs.source not in answers:
-                answers[obs.source] = store.latest_answers(obs.source)
-            if obs.query_key not in answers[obs.source]:
-                g.graph["failed_observations"] += 1
-                continue
-            oid, observed_at = answers[obs.source][obs.query_key]
-        parsed = store.latest_parse(oid)
-        if parsed is None:
-            g.graph["unparsed_observations"] += 1
-            continue
-        out.append((observed_at, oid, obs.source, parsed))
-    out.sort(key=lambda a: (a[0], a[1]))
+    rows, g.graph["failed_observations"] = store.graph_answers()
+    out = [r for r in rows if r[3] is not None]
+    g.graph["unparsed_observations"] = len(rows) - len(out)
     g.graph["observations"] = len(out)
     return out
 
 
-def _is_answer(outcome: Any) -> bool:
-    return str(getattr(outcome, "value", outcome)) in ("answered", "no_record")
-
-
-def _add_evidence(g: nx.MultiDiGraph, store: Any, incident: datetime | None) -> list[Any]:
+def _add_evidence(g: nx.MultiDiGraph, store: EvidenceReader, incident: datetime | None) -> list[Any]:
     """Add every usable answer's facts and node attributes; return the texts that may name someone."""
     merged: dict[tuple[str, str, str], _Merged] = {}
     texts: list[Any] = []
@@ -223,14 +183,12 @@ def _derive_same_ssh_key(g: nx.MultiDiGraph) -> None:
         for a, b in combinations(sorted(ips), 2):
             found.setdefault((a, b), []).extend((key_node, d) for d in ips[a] + ips[b])
     for (a, b), supports in sorted(found.items()):
-        evidence = sorted({e for _, d in supports for e in str(d.get("evidence", "")).split(",") if e},
-                          key=lambda e: int(e[2:]) if e[2:].isdigit() else 0)
-        sources = sorted({s for _, d in supports for s in str(d.get("sources", "")).split(",") if s})
+        datas = [d for _, d in supports]
         ensure_node(g, a)
         ensure_node(g, b)
         g.add_edge(a, b, key="same_ssh_key", kind="same_ssh_key", claim=False, derived=True,
-                   via=",".join(sorted({k for k, _ in supports})), evidence=",".join(evidence),
-                   sources=",".join(sources),
+                   via=names(k for k, _ in supports), evidence=evidence_tuple(gathered(datas, "evidence")),
+                   sources=names(gathered(datas, "sources")),
                    confidence=min(float(d.get("confidence", DEFAULT_CONFIDENCE)) for _, d in supports),
                    observed_at=max(str(d.get("observed_at", "")) for _, d in supports))
 
@@ -269,14 +227,14 @@ def _case_node(g: nx.MultiDiGraph, nid: str, **attrs: Any) -> dict[str, Any]:
 
 def _case_edge(g: nx.MultiDiGraph, s: str, relation: str, o: str, source: str, standing: Any,
                sources: str = CASE_SOURCE) -> None:
-    g.add_edge(s, o, key=relation, kind=relation, claim=False, sources=sources, source=source,
+    g.add_edge(s, o, key=relation, kind=relation, claim=False, sources=(sources,), source=source,
                standing=_text(standing), confidence=CASE_FACT_CONFIDENCE.get(relation, DEFAULT_CONFIDENCE))
 
 
-def add_case(g: nx.MultiDiGraph, case: Any) -> datetime | None:
+def add_case(g: nx.MultiDiGraph, case: Case) -> datetime | None:
     """The case file's incidents, brands, companies, indicators and claims; returns the time of
     the main incident (UTC), which bounds `at_incident`."""
-    for inc in getattr(case, "incidents", None) or ([case.incident] if getattr(case, "incident", None) else []):
+    for inc in case.incidents:
         when = inc.time.isoformat(sep=" ", timespec="minutes") if inc.time else inc.period
         _case_node(g, incident_id(inc.id), label=" ".join(x for x in (inc.exchange, "incident", when) if x),
                    time=iso_utc(inc.time) if inc.time else None, time_as_written=inc.time, period=inc.period,
@@ -285,24 +243,23 @@ def add_case(g: nx.MultiDiGraph, case: Any) -> datetime | None:
                    report_type=inc.report_type, description=inc.description, source=inc.source,
                    standing=inc.standing)
     for brand in case.brands:
-        broker = getattr(brand, "broker", None)
+        broker = brand.broker
         _case_node(g, brand_id(brand.id), label=brand.name, name_zh=brand.name_zh,
-                   pinyin=brand.name_pinyin, description=getattr(brand, "description", None),
-                   founded=getattr(brand, "founded", None), location=getattr(brand, "location", None),
-                   broker_exchange=broker and broker.exchange, broker_program=broker and broker.program,
-                   fast_api=broker.fast_api if broker else None, notes=getattr(brand, "notes", None),
-                   source=getattr(brand, "source", None), standing=getattr(brand, "standing", None))
+                   pinyin=brand.name_pinyin, description=brand.description, founded=brand.founded,
+                   location=brand.location, broker_exchange=broker and broker.exchange,
+                   broker_program=broker and broker.program, fast_api=broker.fast_api if broker else None,
+                   notes=brand.notes, source=brand.source, standing=brand.standing)
     for co in case.companies:
         decoded = co.decoded
         cid = company_id(co.uscc or co.name)
         _case_node(g, cid, label=co.name, pinyin=co.name_pinyin, uscc=co.uscc, status=co.status,
-                   status_as_written=getattr(co, "status_as_written", None), founded=co.founded,
+                   status_as_written=co.status_as_written, founded=co.founded,
                    deregistered=co.deregistered, abnormal_operations=co.abnormal_operations,
-                   notes=getattr(co, "notes", None), source=co.source, standing=co.standing,
+                   notes=co.notes, source=co.source, standing=co.standing,
                    first_seen=co.founded, last_seen=co.deregistered)
         if co.legal_representative:
             pid = person_id(co.legal_representative)
-            original = getattr(co, "legal_representative_original", None)
+            original = co.legal_representative_original
             _case_node(g, pid, label=co.legal_representative, pinyin=co.legal_representative_pinyin,
                        as_written=original if original != co.legal_representative else None)
             _case_edge(g, pid, "legal_representative_of", cid, co.source, co.standing)
@@ -312,12 +269,13 @@ def add_case(g: nx.MultiDiGraph, case: Any) -> datetime | None:
         if decoded is not None and decoded.division_code:
             rid = region_id(decoded.division_code)
             _case_node(g, rid, label=decoded.division_name or decoded.division_code,
-                       province=getattr(decoded, "province_name", None))
+                       province=decoded.province_name)
             _case_edge(g, cid, "in_district", rid, co.source, co.standing, sources="uscc")
     for ind in case.indicators():
         _case_node(g, ind.node_id, label=ind.display, value=ind.value,
                    as_written=ind.original if ind.original != ind.value else None,
-                   case_label=getattr(ind, "label", None), note=getattr(ind, "note", None),
+                   case_label=ind.label, note=ind.note,
+                   # only an account has a platform, a handle and a profile URL
                    platform=getattr(ind, "platform", None), handle=getattr(ind, "handle", None),
                    profile_url=getattr(ind, "url", None), source=ind.source, standing=ind.standing)
     for claim in case.claims:
@@ -326,12 +284,11 @@ def add_case(g: nx.MultiDiGraph, case: Any) -> datetime | None:
             if nid not in g:
                 _case_node(g, nid)
         attrs = dict(kind=relation, claim=True, standing=_text(claim.standing), source=claim.source,
-                     text=claim.text, sources=CASE_SOURCE, confidence=CLAIM_CONFIDENCE)
-        if getattr(claim, "quote", None):
+                     text=claim.text, sources=(CASE_SOURCE,), confidence=CLAIM_CONFIDENCE)
+        if claim.quote:
             attrs["quote"] = claim.quote
         g.add_edge(claim.subject, claim.object, key=f"claim:{relation}", **attrs)
-    inc = getattr(case, "incident", None)
-    t = getattr(inc, "time", None) if inc is not None else None
+    t = case.incident.time if case.incident is not None else None
     return t.astimezone(timezone.utc) if t is not None else None
 
 

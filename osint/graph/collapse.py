@@ -14,6 +14,8 @@ from typing import Any
 
 import networkx as nx
 
+from .provenance import as_tuple, evidence_tuple, names
+
 FAN_MIN = 6  # fewer leaves than this read fine one by one
 PLURALS = {"ip": "IP addresses", "email": "e-mail addresses", "url": "URLs", "address": "addresses",
            "asn": "ASNs", "icp_filing": "ICP filings", "crypto_address": "crypto addresses", "sshkey": "SSH keys",
@@ -70,13 +72,13 @@ def collapse_fans(graph: nx.MultiDiGraph, min_fan: int = FAN_MIN) -> nx.MultiDiG
                     ends = graph.get_edge_data(m, parent) if leaving else graph.get_edge_data(parent, m)
                     for d in (ends or {}).values():
                         if str(d.get("kind")) == relation:
-                            evidence.update(x for x in str(d.get("evidence") or "").replace(",", " ").split() if x)
-                            sources.update(x for x in str(d.get("sources") or "").replace(",", " ").split() if x)
+                            evidence.update(as_tuple(d.get("evidence")))
+                            sources.update(as_tuple(d.get("sources")))
                 attrs: dict[str, Any] = {"kind": relation, "count": len(members)}
                 if evidence:
-                    attrs["evidence"] = ",".join(sorted(evidence, key=lambda e: (len(e), e)))
+                    attrs["evidence"] = evidence_tuple(evidence)
                 if sources:
-                    attrs["sources"] = ",".join(sorted(sources))
+                    attrs["sources"] = names(sources)
                 u, v = (fan, parent) if leaving else (parent, fan)
                 view.add_edge(u, v, key=relation, **attrs)
         view.remove_nodes_from(members)

@@ -14,6 +14,8 @@ from typing import Any
 
 import networkx as nx
 
+from .provenance import evidence_tuple, gathered, names
+
 SHARED_LIMIT = 25
 # fingerprint node kind -> (relation from a page or site to it, derived relation between sites)
 DERIVED = {"tracker": ("uses_tracker", "shares_tracker"), "favicon": ("has_favicon", "same_favicon")}
@@ -40,16 +42,13 @@ def derive_shared_fingerprints(g: nx.MultiDiGraph) -> None:
                 continue
             for a, b in combinations(sorted(sites), 2):
                 supports = sites[a] + sites[b]
-                evidence = sorted({e for d in supports for e in str(d.get("evidence", "")).split(",") if e},
-                                  key=lambda e: int(e[2:]) if e[2:].isdigit() else 0)
-                sources = sorted({s for d in supports for s in str(d.get("sources", "")).split(",") if s})
+                evidence = gathered(supports, "evidence")
                 if g.has_edge(a, b, derived):  # two fingerprints of one kind: one edge, both named
                     edge = g.edges[a, b, derived]
-                    edge["via"] = ",".join(sorted(set(edge["via"].split(",")) | {fp}))
-                    edge["evidence"] = ",".join(sorted(set(edge["evidence"].split(",")) | set(evidence),
-                                                       key=lambda e: int(e[2:]) if e[2:].isdigit() else 0))
+                    edge["via"] = names({*edge["via"], fp})
+                    edge["evidence"] = evidence_tuple({*edge["evidence"], *evidence})
                     continue
-                g.add_edge(a, b, key=derived, kind=derived, claim=False, derived=True, via=fp,
-                           evidence=",".join(evidence), sources=",".join(sources),
+                g.add_edge(a, b, key=derived, kind=derived, claim=False, derived=True, via=(fp,),
+                           evidence=evidence_tuple(evidence), sources=names(gathered(supports, "sources")),
                            confidence=min(float(d.get("confidence", 0.5)) for d in supports),
                            observed_at=max(str(d.get("observed_at", "")) for d in supports))

@@ -23,9 +23,12 @@ from typing import Any, Iterable
 
 import networkx as nx
 
+from ..case.model import Case
 from ..facts import split_node_id
 from ..textnorm import fold_cjk, is_han
 from ..vocabulary import brand_id, company_id
+from . import provenance
+from .provenance import observation_ids
 
 # Node attributes whose text says who runs something (any source that sets one takes part).
 NAME_FIELDS = frozenset({"title", "http_title", "site_name", "description", "copyright", "subject",
@@ -67,17 +70,17 @@ class _Match:
 class Namer:
     """The case's brands and companies, and a function from text to the ones it names."""
 
-    def __init__(self, case: Any):
+    def __init__(self, case: Case):
         self.latin: list[tuple[re.Pattern[str], str, str]] = []  # (pattern, target node, name)
         self.han_anywhere: list[tuple[str, str]] = []
         self.han_whole: list[tuple[str, str]] = []
         self.companies: list[tuple[str, str]] = []  # (folded Chinese name, node)
-        for brand in getattr(case, "brands", None) or ():
-            names = [brand.name, getattr(brand, "name_zh", None), *(getattr(brand, "aliases", None) or ())]
+        for brand in case.brands:
+            names = [brand.name, brand.name_zh, *brand.aliases]
             node = brand_id(brand.id)
             for name in dict.fromkeys(n.strip() for n in names if n and n.strip()):
                 self._add(name, node)
-        for co in getattr(case, "companies", None) or ():
+        for co in case.companies:
             node = company_id(co.uscc or co.name)
             if co.name and any(is_han(ch) for ch in co.name):
                 self.companies.append((fold_cjk(co.name), node))
@@ -144,7 +147,7 @@ def texts_of(obs_id: int, source: str, observed_at: str, parsed: dict[str, Any])
             yield Text(str(raw.get("s")), "context", ctx, obs_id, source, observed_at)
 
 
-def derive_names(g: nx.MultiDiGraph, case: Any, texts: Iterable[Text]) -> int:
+def derive_names(g: nx.MultiDiGraph, case: Case, texts: Iterable[Text]) -> int:
     """Add a `names` edge from each node whose stored text names a brand or company of the case.
     Returns how many edges were added."""
     namer = Namer(case)
@@ -169,7 +172,7 @@ def derive_names(g: nx.MultiDiGraph, case: Any, texts: Iterable[Text]) -> int:
                 m.matched, m.context, m.confidence = words, ctx, max(c, m.confidence)
     for (node, target), m in sorted(found.items()):
         g.add_edge(node, target, key="names", kind="names", claim=False, derived=True,
-                   evidence=",".join(f"ev{i}" for i in sorted(m.evidence)), sources=",".join(sorted(m.sources)),
+                   evidence=observation_ids(m.evidence), sources=provenance.names(m.sources),
                    confidence=m.confidence, matched=m.matched, context=m.context, field=",".join(sorted(m.fields)),
                    observed_at=m.observed_at)
     return len(found)

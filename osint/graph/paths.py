@@ -19,6 +19,7 @@ import networkx as nx
 from ..facts import split_node_id
 from ..vocabulary import HUB_KINDS, IDENTITY_RELATIONS, WEAK_RELATIONS
 from .messages import ClaimRef, Message
+from .provenance import as_tuple
 
 MAX_HOPS = 6
 PATHS_PER_CLAIM = 5
@@ -159,8 +160,8 @@ def _reachable(adj: dict, start: str, targets: set[str], blocked: set[str], max_
 
 
 def split_ids(value: Any) -> tuple[str, ...]:
-    """'ev1,ev2' (as the graph keeps provenance) -> ('ev1', 'ev2')."""
-    return tuple(x for x in str(value or "").split(",") if x)
+    """An edge's evidence or sources (a tuple in the graph) as a tuple; none: ()."""
+    return as_tuple(value)
 
 
 def _hop(graph: nx.MultiDiGraph, adj: dict, a: str, b: str) -> Hop:

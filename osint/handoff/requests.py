@@ -19,12 +19,14 @@ the case their records bear on: the number of case items (identifiers, the incid
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import networkx as nx
 
+from ..case.model import Case
+from ..common.timefmt import utc_text
 from ..facts import split_node_id
+from ..graph.provenance import cited
 from ..vocabulary import brand_id, incident_id
 from .model import Ask, Contact, Country, Handoff, Holder, Identifier, Reference
 
@@ -40,33 +42,14 @@ ASKS = {
     "exchange": ("api_key_records", "api_key_usage", "counterparty_accounts", "broker_links"),
     "platform": ("account_registration", "account_logins", "payment"),
 }
-_EV = re.compile(r"^ev(\d+)$")
 _ISSUER_O = re.compile(r"(?:^|,\s*)O=([^,]+)")
 _ISSUER_C = re.compile(r"(?:^|,\s*)C=([A-Za-z]{2})\b")
 
 
-def _ev(*texts: Any) -> list[str]:
-    ids = {e.strip() for t in texts for e in str(t or "").split(",")}
-    return sorted((e for e in ids if _EV.match(e)), key=lambda e: int(e[2:]))
-
-
-def _utc(text: Any, *, end: bool = False) -> str | None:
-    if not isinstance(text, str) or len(text) < 10:
-        return None
-    try:
-        if len(text) == 10:
-            d = datetime.fromisoformat(text)
-            return d.strftime("%Y-%m-%dT23:59:59Z" if end else "%Y-%m-%dT00:00:00Z")
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _observed(g: nx.MultiDiGraph, u: str, v: str, d: dict[str, Any]) -> bool:
-    return d.get("claim") is not True and bool(_ev(d.get("evidence")))
+    return d.get("claim") is not True and bool(cited(d.get("evidence")))
 
 
 def _out(g: nx.MultiDiGraph, node: str, relation: str) -> list[tuple[str, dict[str, Any]]]:
@@ -95,35 +78,35 @@ class _Collector:
         for existing in h.identifiers:
             if existing.node == ident.node:
                 existing.how = sorted(set(existing.how) | {how})
-                existing.evidence = _ev(",".join(existing.evidence), ",".join(evidence))
+                existing.evidence = cited(existing.evidence, evidence)
                 return
         ident.how = [how]
-        ident.evidence = _ev(",".join(ident.evidence), ",".join(evidence))
+        ident.evidence = cited(ident.evidence, evidence)
         h.identifiers.append(ident)
 
     def contact(self, h: Holder, value: str, role: str, evidence: Iterable[str]) -> None:
         for c in h.contacts:
             if c.value == value and c.role == role:
-                c.evidence = _ev(",".join(c.evidence), ",".join(evidence))
+                c.evidence = cited(c.evidence, evidence)
                 return
-        h.contacts.append(Contact(value=value, role=role, evidence=_ev(",".join(evidence))))
+        h.contacts.append(Contact(value=value, role=role, evidence=cited(evidence)))
 
     def country(self, h: Holder, code: str, basis: str, evidence: Iterable[str]) -> None:
         code = code.upper()
         for c in h.countries:
             if c.code == code and c.basis == basis:
-                c.evidence = _ev(",".join(c.evidence), ",".join(evidence))
+                c.evidence = cited(c.evidence, evidence)
                 return
-        h.countries.append(Country(code=code, basis=basis, evidence=_ev(",".join(evidence))))
+        h.countries.append(Country(code=code, basis=basis, evidence=cited(evidence)))
 
     def org_details(self, h: Holder, org: str) -> None:
         """Countries and contacts the evidence gives for an organisation itself."""
         for region, d in _out(self.g, org, "located_in"):
             kind, code = split_node_id(region)
             if len(code) == 2:
-                self.country(h, code, "holder", _ev(d.get("evidence")))
+                self.country(h, code, "holder", cited(d.get("evidence")))
         for email, d in _out(self.g, org, "uses_email"):
-            self.contact(h, split_node_id(email)[1], str(d.get("role") or "contact"), _ev(d.get("evidence")))
+            self.contact(h, split_node_id(email)[1], str(d.get("role") or "contact"), cited(d.get("evidence")))
 
 
 def _span(g: nx.MultiDiGraph, node: str) -> tuple[str | None, str | None]:
@@ -134,12 +117,12 @@ def _span(g: nx.MultiDiGraph, node: str) -> tuple[str | None, str | None]:
     for u, v, d in edges:
         if not _observed(g, u, v, d):
             continue
-        if t := _utc(d.get("first_seen")):
+        if t := utc_text(d.get("first_seen")):
             firsts.append(t)
-        if t := _utc(d.get("last_seen"), end=True):
+        if t := utc_text(d.get("last_seen"), end=True):
             lasts.append(t)
     data = g.nodes[node] if node in g else {}
-    if t := _utc(data.get("created")):
+    if t := utc_text(data.get("created")):
         firsts.append(t)
     return (min(firsts) if firsts else None, max(lasts) if lasts else None)
 
@@ -171,14 +154,14 @@ def _hosting(c: _Collector) -> None:
         operators: list[tuple[str, str, list[str], list[str], str | None]] = []  # org, how, ev, netblocks, asn
         for block, d_in in _out(g, ip, "in_netblock"):
             for org, d_op in _out(g, block, "operated_by"):
-                operators.append((org, "netblock_registrant", _ev(d_in.get("evidence"), d_op.get("evidence")),
+                operators.append((org, "netblock_registrant", cited(d_in.get("evidence"), d_op.get("evidence")),
                                   [block], None))
         for asn, d_as in _out(g, ip, "announced_by"):
             for org, d_op in _out(g, asn, "operated_by"):
-                if "asn" in str(d_op.get("sources") or "").split(","):
-                    operators.append((org, "asn_holder", _ev(d_as.get("evidence"), d_op.get("evidence")), [], asn))
+                if "asn" in (d_op.get("sources") or ()):
+                    operators.append((org, "asn_holder", cited(d_as.get("evidence"), d_op.get("evidence")), [], asn))
         for org, d_op in _out(g, ip, "operated_by"):
-            operators.append((org, "shodan_operator", _ev(d_op.get("evidence")), [], None))
+            operators.append((org, "shodan_operator", cited(d_op.get("evidence")), [], None))
         for org, how, evidence, blocks, asn in operators:
             if not org.startswith("org:") and not org.startswith("company:"):
                 continue
@@ -187,11 +170,11 @@ def _hosting(c: _Collector) -> None:
             for block in blocks:
                 c.identifier(h, _ident(g, block), how, evidence)
                 for email, d in _out(g, block, "abuse_contact"):
-                    c.contact(h, split_node_id(email)[1], "abuse", _ev(d.get("evidence")))
+                    c.contact(h, split_node_id(email)[1], "abuse", cited(d.get("evidence")))
                 for region, d in _out(g, block, "located_in"):
                     code = split_node_id(region)[1]
                     if len(code) == 2:
-                        c.country(h, code, "registry", _ev(d.get("evidence")))
+                        c.country(h, code, "registry", cited(d.get("evidence")))
             if asn:
                 c.identifier(h, _ident(g, asn), how, evidence)
             c.org_details(h, org)
@@ -202,9 +185,9 @@ def _registrars(c: _Collector) -> None:
     for dom in case_domains(g):
         for reg, d in _out(g, dom, "registered_with"):
             h = c.holder(reg, _label(g, reg), "registrar")
-            c.identifier(h, _ident(g, dom), "registrar", _ev(d.get("evidence")))
+            c.identifier(h, _ident(g, dom), "registrar", cited(d.get("evidence")))
             for email, da in _out(g, reg, "abuse_contact"):
-                c.contact(h, split_node_id(email)[1], "abuse", _ev(da.get("evidence")))
+                c.contact(h, split_node_id(email)[1], "abuse", cited(da.get("evidence")))
             c.org_details(h, reg)
 
 
@@ -224,7 +207,7 @@ def _authorities(c: _Collector) -> None:
             continue
         name = m.group(1).strip()
         h = c.holder(f"ca:{name}", name, "ca")
-        evidence = _ev(*(d.get("evidence") for _, d in named))
+        evidence = cited(*(d.get("evidence") for _, d in named))
         ident = _ident(g, cert)
         sha = split_node_id(cert)[1]
         if re.fullmatch(r"[0-9a-f]{64}", sha):
@@ -232,51 +215,51 @@ def _authorities(c: _Collector) -> None:
         elif data.get("serial"):
             ident.value = f"serial {data['serial']}"
         if data.get("not_before"):
-            ident.first_seen = _utc(data["not_before"])
+            ident.first_seen = utc_text(data["not_before"])
         if data.get("not_after"):
-            ident.last_seen = _utc(data["not_after"], end=True)
+            ident.last_seen = utc_text(data["not_after"], end=True)
         c.identifier(h, ident, "certificate_issuer", evidence)
         for v, d in named:  # the certificate's validity is the window here, not the name's whole history
             named_ident = _ident(g, v)
             named_ident.first_seen = named_ident.last_seen = None
-            c.identifier(h, named_ident, "certificate_name", _ev(d.get("evidence")))
+            c.identifier(h, named_ident, "certificate_name", cited(d.get("evidence")))
         if cm := _ISSUER_C.search(data["issuer"]):
             c.country(h, cm.group(1), "certificate_issuer", evidence)
 
 
-def _exchange(c: _Collector, case: Any, g: nx.MultiDiGraph) -> None:
-    inc = getattr(case, "incident", None)
-    name = getattr(inc, "exchange", None) if inc is not None else None
+def _exchange(c: _Collector, case: Case, g: nx.MultiDiGraph) -> None:
+    inc = case.incident
+    name = inc.exchange if inc is not None else None
     if not name:
         return
     h = c.holder(f"exchange:{name}", name, "exchange")
     if inc.source:
         h.case_sources.append(str(inc.source))
     node = incident_id(inc.id)
-    when = _utc(inc.time.isoformat()) if getattr(inc, "time", None) else None
+    when = utc_text(inc.time.isoformat()) if inc.time else None
     h.identifiers.append(Identifier(node=node, kind="incident", value=" ".join(
-        x for x in (name, inc.kind, when or getattr(inc, "period", None)) if x), in_case=True, first_seen=when,
+        x for x in (name, inc.kind, when or inc.period) if x), in_case=True, first_seen=when,
         last_seen=when, how=["incident"], case_sources=[str(inc.source)] if inc.source else []))
     low = name.lower()
-    for ref in getattr(case, "references", None) or []:
+    for ref in case.references:
         # Only the links the case file gives for law-enforcement requests (a portal, Kodex), not
         # every page of the exchange it cites.
         text = f"{ref.label} {ref.url}".lower()
         if any(w in text for w in ("执法", "law enforcement", "law-enforcement", "kodex")):
             h.references.append(Reference(label=ref.label, url=ref.url, source=ref.source))
             h.case_sources.append(str(ref.source))
-    for brand in getattr(case, "brands", None) or []:
-        broker = getattr(brand, "broker", None)
+    for brand in case.brands:
+        broker = brand.broker
         if broker and low in str(broker.exchange).lower():
             h.case_sources.append(str(broker.source))
             h.identifiers.append(Identifier(node=brand_id(brand.id), kind="brand", value=brand.name, in_case=True,
                                             how=["broker"], case_sources=[str(broker.source)]))
 
 
-def _platforms(c: _Collector, case: Any, g: nx.MultiDiGraph) -> None:
-    exchange = (getattr(getattr(case, "incident", None), "exchange", None) or "").lower()
-    for brand in getattr(case, "brands", None) or []:
-        for acc in getattr(brand, "accounts", None) or []:
+def _platforms(c: _Collector, case: Case, g: nx.MultiDiGraph) -> None:
+    exchange = ((case.incident.exchange if case.incident else None) or "").lower()
+    for brand in case.brands:
+        for acc in brand.accounts:
             platform = str(getattr(acc.platform, "value", acc.platform))
             name = PLATFORM_NAMES.get(platform, platform)
             if exchange and exchange in platform.lower():
@@ -303,8 +286,8 @@ def _finish(h: Holder, incident: str | None) -> None:
     h.identifiers.sort(key=lambda i: (not i.in_case, i.kind, i.node))
     h.contacts.sort(key=lambda x: (x.role != "abuse", x.role, x.value))
     h.countries.sort(key=lambda x: (x.basis, x.code))
-    h.evidence = _ev(*(",".join(i.evidence) for i in h.identifiers), *(",".join(x.evidence) for x in h.contacts),
-                     *(",".join(x.evidence) for x in h.countries))
+    h.evidence = cited(*(i.evidence for i in h.identifiers), *(x.evidence for x in h.contacts),
+                       *(x.evidence for x in h.countries))
     h.case_sources = sorted(set(h.case_sources) | {s for i in h.identifiers for s in i.case_sources})
     # Case items: what the case file names (the incident, its IPs, domains, accounts) and the IPs its
     # domains resolved to.
@@ -317,11 +300,11 @@ def _finish(h: Holder, incident: str | None) -> None:
         h.asks.append(Ask(key=key, evidence=list(h.evidence), case_sources=list(h.case_sources)))
 
 
-def record_holders(case: Any, g: nx.MultiDiGraph) -> Handoff:
+def record_holders(case: Case, g: nx.MultiDiGraph) -> Handoff:
     """Every record holder the evidence (and the case file) names, with what to ask each."""
     c = _Collector(g)
-    inc = getattr(case, "incident", None)
-    incident = _utc(inc.time.isoformat()) if inc is not None and getattr(inc, "time", None) else None
+    inc = case.incident
+    incident = utc_text(inc.time.isoformat()) if inc is not None and inc.time else None
     _exchange(c, case, g)
     _hosting(c)
     _registrars(c)
@@ -333,4 +316,4 @@ def record_holders(case: Any, g: nx.MultiDiGraph) -> Handoff:
     holders.sort(key=lambda h: (-h.coverage, ROLE_ORDER.index(h.role), h.name))
     return Handoff(case_id=case.id, title=case.title, incident_time=incident,
                    incident_source=str(inc.source) if inc is not None and inc.source else None,
-                   exchange=getattr(inc, "exchange", None) if inc is not None else None, holders=holders)
+                   exchange=inc.exchange if inc is not None else None, holders=holders)

@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..case.indicators import clean_context, find_indicators
 from ..case.normalize import NormalizeError, normalize_handle, normalize_url
+from ..common.timefmt import ISO_UTC
 from ..config import EnrichSettings, SourceSettings
 from ..errors import OsintError
 from ..sources.base import Parsed, ParseError, SourceContext
-from ..sources.indicators import clean_context, find_indicators
-from ..transport.base import Outcome
 from ..transport.base import Query
 from ..vocabulary import account_id, certificate_id, org_id, region_id, url_id
+from . import record_file
 
 SOURCE = "apk"
 PARSER = "apk@1"
@@ -210,7 +210,7 @@ def _first(value: Any) -> str | None:
 
 def _iso(value: Any) -> str | None:
     try:
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.strftime(ISO_UTC)
     except AttributeError:
         return None
 
@@ -328,11 +328,8 @@ def import_apk_file(path: str | Path, store: Any, run_id: str, *, case: Any = No
     endpoint = f"file:{path.name}"
     query = Query(SOURCE, f"import {digest}", app_node(reading.package), "file",
                   {"file": path.name, "size": len(raw), "sha256": digest}, endpoint)
-    oid = store.record(
-        run_id=run_id, source=SOURCE, query_key=query.key, subject=query.subject, request=query.request,
-        endpoint=endpoint, outcome=Outcome.ANSWERED, raw=raw, duration_ms=(time.monotonic() - start) * 1000.0,
-        meta={"package": reading.package, "certificates": len(reading.certificates)}, tool_version=__version__,
-    )
+    oid = record_file(store, run_id, query, raw,
+                      {"package": reading.package, "certificates": len(reading.certificates)}, start)
     store.record_parse(oid, PARSER, parsed.to_json())
     orgs = sorted({f.object for f in parsed.facts if f.relation == "developed_by"})
     if case is not None and orgs:

@@ -12,14 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..config import EnrichSettings, SourceSettings
 from ..errors import OsintError
 from ..sources.base import SourceContext
 from ..sources.icp import ICPSource, RecordError, read_records, records_to_parsed
-from ..transport.base import Outcome
 from ..transport.base import Query
-from . import export_bytes
+from . import export_bytes, record_file
 
 
 class ImportFormatError(OsintError):
@@ -51,12 +49,7 @@ def import_icp_file(path: str | Path, store, run_id: str, *, case: Any = None,
     query = Query(source.name, f"import {digest}", endpoint, "file",
                   {"file": path.name, "format": fmt, "size": len(raw)}, endpoint)
     parsed = records_to_parsed(records, "import")  # before storing: a bug here must not leave half an import
-    oid = store.record(
-        run_id=run_id, source=source.name, query_key=query.key, subject=query.subject,
-        request=query.request, endpoint=endpoint, outcome=Outcome.ANSWERED, raw=raw,
-        duration_ms=(time.monotonic() - start) * 1000.0, meta={"format": fmt, "records": len(records)},
-        tool_version=__version__,
-    )
+    oid = record_file(store, run_id, query, raw, {"format": fmt, "records": len(records)}, start)
     store.record_parse(oid, source.parser_id(), source.parse(query, raw, {"format": fmt}).to_json())
     stored = 1
     if case is not None:

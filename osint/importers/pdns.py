@@ -6,14 +6,12 @@ import hashlib
 import time
 from pathlib import Path
 
-from .. import __version__
 from ..config import EnrichSettings, SourceSettings
 from ..errors import OsintError
 from ..sources.base import SourceContext
 from ..sources.pdns import PassiveDNSSource, read_export
-from ..transport.base import Outcome
 from ..transport.base import Query
-from . import export_bytes
+from . import export_bytes, record_file
 
 
 class ImportFormatError(OsintError):
@@ -46,12 +44,7 @@ def import_pdns_file(path: str | Path, store, run_id: str, *,
     # The same shape as a network question, so re-parsing and the graph treat both alike.
     query = Query(source.name, f"import {digest}", endpoint, "file",
                   {"file": path.name, "format": fmt, "size": len(raw)}, endpoint)
-    oid = store.record(
-        run_id=run_id, source=source.name, query_key=query.key, subject=query.subject,
-        request=query.request, endpoint=endpoint, outcome=Outcome.ANSWERED, raw=raw,
-        duration_ms=(time.monotonic() - start) * 1000.0, meta={"format": fmt, "records": len(records)},
-        tool_version=__version__,
-    )
+    oid = record_file(store, run_id, query, raw, {"format": fmt, "records": len(records)}, start)
     parsed = source.parse(query, raw, {"format": fmt})
     store.record_parse(oid, source.parser_id(), parsed.to_json())
     return len(records), oid

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import networkx as nx
 
-from ..export.common import atomic_write
+from ..case.model import Case
+from ..common.files import atomic_write
+from ..common.timefmt import iso_utc
+from ..store.protocol import EvidenceReader
 from .assets import AssetError, GraphLibrary, graph_library
 from .data import collect
 from .i18n import LANGS
@@ -20,14 +22,14 @@ def generated_at() -> str:
     """Now, in UTC; SOURCE_DATE_EPOCH (the reproducible-builds convention) pins it."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit() else datetime.now(timezone.utc)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(when)
 
 
 def default_path(case_id: str, lang: str, directory: str | os.PathLike[str] = "reports") -> Path:
     return Path(directory) / f"{case_id}.{lang}.html"
 
 
-def write_report(case: Any, graph: nx.MultiDiGraph, store: Any | None, lang: str, path: str | os.PathLike[str],
+def write_report(case: Case, graph: nx.MultiDiGraph, store: EvidenceReader | None, lang: str, path: str | os.PathLike[str],
                  *, library: GraphLibrary | None = None) -> Path:
     """Write the report for `case` in `lang` to `path` (atomically); returns the path."""
     from .requests import requests_section

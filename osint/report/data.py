@@ -8,22 +8,23 @@ so the report never says more than those do; the store is read only for the evid
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable
 
 import networkx as nx
 
+from ..common.timefmt import moment
+from ..case.model import Case
 from ..graph import attribute as attr
-from ..graph.build import moment
+from ..graph.provenance import as_tuple, cited
 from ..graph.collapse import collapse_fans
 from ..graph.layout import positions
 from ..graph.paths import EvidencePath
 from ..graph.style import colour, node_size
+from ..store.protocol import EvidenceReader
 from ..textnorm import is_han
 from ..vocabulary import edge_colour
 
-_EV = re.compile(r"ev(\d+)")
 # Node attributes the graph view does not list again (they are its label, colour or position).
 _HIDDEN = {"kind", "label"}
 MAX_LIST = 25  # names listed per table cell; a shared host's hundreds of names are counted, not listed
@@ -34,14 +35,14 @@ def _shared(graph: nx.MultiDiGraph, node: str) -> bool:
     return node in graph and graph.nodes[node].get("shared_infrastructure") is True
 
 
-def evidence_ids(text: Any) -> list[int]:
-    """The observation ids in an edge's `evidence` attribute ('ev12,ev14' -> [12, 14])."""
-    return [int(m) for m in _EV.findall(str(text or ""))]
+def evidence_ids(evidence: Iterable[str] | None) -> list[int]:
+    """The observation ids an edge's `evidence` names (('ev12', 'ev14') -> [12, 14])."""
+    return [int(e[2:]) for e in cited(evidence)]
 
 
 def _sources(data: dict[str, Any]) -> list[str]:
-    """The sources an edge names ('dns,pdns' -> ['dns', 'pdns'])."""
-    return [part for part in str(data.get("sources", "")).split(",") if part]
+    """The sources an edge names (('dns', 'pdns') -> ['dns', 'pdns'])."""
+    return list(as_tuple(data.get("sources")))
 
 
 def _edge_data(graph: nx.MultiDiGraph, node: str, *, out_only: bool = False) -> list[dict[str, Any]]:
@@ -105,12 +106,12 @@ def _hops(graph: nx.MultiDiGraph, path: EvidencePath | None) -> list[dict[str, A
     for h in path.hops:
         hops.append({"from": _name(graph, h.frm), "to": _name(graph, h.to), "relation": h.relation,
                      "forward": h.forward, "claim": h.claim, "sources": list(h.sources),
-                     "evidence": evidence_ids(",".join(h.evidence)), "note": _both(h.note_text),
+                     "evidence": evidence_ids(h.evidence), "note": _both(h.note_text),
                      "first_seen": _date(h.first_seen), "last_seen": _date(h.last_seen)})
     return hops
 
 
-def _summary(graph: nx.MultiDiGraph, case: Any) -> dict[str, Any]:
+def _summary(graph: nx.MultiDiGraph, case: Case) -> dict[str, Any]:
     incidents, brands, companies = [], [], []
     for node, data in sorted(graph.nodes(data=True), key=lambda x: str(x[0])):
         if not data.get("in_case"):
@@ -329,7 +330,7 @@ def _graph_view(graph: nx.MultiDiGraph) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-def _appendix(graph: nx.MultiDiGraph, store: Any | None) -> list[dict[str, Any]]:
+def _appendix(graph: nx.MultiDiGraph, store: EvidenceReader | None) -> list[dict[str, Any]]:
     """Every observation an edge rests on, as the store has it (without its raw bytes)."""
     wanted: set[int] = set()
     for _, _, data in graph.edges(data=True):
@@ -348,7 +349,7 @@ def _appendix(graph: nx.MultiDiGraph, store: Any | None) -> list[dict[str, Any]]
     return rows
 
 
-def collect(case: Any, graph: nx.MultiDiGraph, store: Any | None = None, *, generated_at: str | None = None) -> dict[str, Any]:
+def collect(case: Case, graph: nx.MultiDiGraph, store: EvidenceReader | None = None, *, generated_at: str | None = None) -> dict[str, Any]:
     """Everything the report shows, for one case: see the module docstring."""
     results = attr.attribute(graph, case)
     leads = attr.new_leads(graph)

@@ -20,9 +20,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from ..graph.build import moment
-from ..graph.style import CLAIM_EDGE_COLOUR, FALLBACK_COLOUR, KINDS, colour
+from ..common.timefmt import moment
 from ..graph.attribute import STATUSES
+from ..graph.style import CLAIM_EDGE_COLOUR, FALLBACK_COLOUR, KINDS, colour
 from .assets import GraphLibrary
 from .i18n import KINDS_ZH, LANGS, RELATIONS_ZH, TEXT, company_status, kind_name, relation_name, standing_name
 

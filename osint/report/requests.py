@@ -8,13 +8,14 @@ from typing import Any
 import networkx as nx
 from markupsafe import Markup
 
+from ..case.model import Case
+from ..handoff.i18n import messages
+from ..handoff.render import render_section
+from ..handoff.requests import record_holders
 
-def requests_section(case: Any, graph: nx.MultiDiGraph, lang: str) -> dict[str, Any]:
+
+def requests_section(case: Case, graph: nx.MultiDiGraph, lang: str) -> dict[str, Any]:
     """{"title": the section's name, "html": the section, already escaped}."""
-    from ..handoff.i18n import messages
-    from ..handoff.render import render_section
-    from ..handoff.requests import record_holders
-
     handoff = record_holders(case, graph)
     return {"title": messages(lang)["title"], "html": Markup(render_section(handoff, lang)),
             "holders": len(handoff.holders)}

@@ -25,6 +25,7 @@ _PARSER = IPASN(OfflineNet("1.1.1.1"))  # its parsers never look at the address
 
 class ASNSource(AddressSource):
     name = "asn"
+    wire = "dns"
     description = "Origin AS, announced prefix and AS name from Team Cymru's DNS interface"
     consumes = ("ip",)
     produces = ("asn", "netblock", "org", "region")

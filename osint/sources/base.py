@@ -43,6 +43,9 @@ class Source:
     ttl: ClassVar[float] = 7 * 86400.0
     version: ClassVar[str] = "1"
     offline: ClassVar[bool] = False  # needs no network at all
+    # The protocol its questions go over the network by (a question may also be answered "local"ly, like a
+    # reserved address); the fault matrix meets every source with its protocol's faults.
+    wire: ClassVar[str] = "http"
     credential_keys: ClassVar[tuple[str, ...]] = ()  # option names that hold secrets
 
     def __init__(self, settings: SourceSettings, context: SourceContext):

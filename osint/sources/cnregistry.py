@@ -180,6 +180,7 @@ def canonical_json(data: Any) -> bytes:
 
 class CNRegistrySource(Source):
     name = "cn-registry"
+    wire = "local"
     description = "Chinese company facts derived offline: districts, addresses, representatives, name matches"
     consumes = ("company", "org")
     produces = ("region", "address", "person", "company")

@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
+from ..common.timefmt import iso_utc_text
 from ..transport.base import Fetched, Query
 from ..vocabulary import certificate_id, domain_id
 from .base import Parsed, ParseError, Source, classify_list
-from .netcommon import iso_utc_text, registrable_domain
+from .netcommon import registrable_domain
 
 CRTSH_URL = "https://crt.sh/"
 MAX_CERTIFICATES = 2000

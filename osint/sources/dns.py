@@ -73,6 +73,7 @@ def cymru_asn_name(asn: int | str) -> str:
 
 class DNSSource(Source):
     name = "dns"
+    wire = "dns"
     description = "DNS records (A/AAAA/CNAME/MX/NS/TXT/SOA/CAA, SPF, DMARC, PTR) from a resolver"
     consumes = ("domain", "nameserver", "ip")
     produces = ("domain", "ip", "netblock", "nameserver", "email", "org")

@@ -17,9 +17,9 @@ from typing import Any, Iterator
 
 import mmh3
 
+from ..case.indicators import clean_context
 from ..vocabulary import copyright_id, favicon_id, page_title_id, tracker_id
 from .base import Parsed
-from .indicators import clean_context
 
 # (tracker kind, pattern): group 1 is the id. Only script-shaped uses, so a number in prose is not an id.
 TRACKER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (

@@ -1,6 +1,6 @@
 """Platforms the case may name that no source reads, and why: a gap, not an empty answer.
 
-`osint sources` prints these under the table of sources, so that an investigator who sees an X or
+`osint sources` prints these under the table of sources (and attribution says them, osint/graph/gaps.py), so that an investigator who sees an X or
 Binance Square account stay uncorroborated knows nothing was asked, rather than that nothing was found.
 """
 
@@ -31,23 +31,3 @@ def gap(platform: str) -> str | None:
     entry = GAPS.get(platform)
     return f"{entry[0]}: {entry[1]}" if entry else None
 
-
-def explain_gaps(results: list) -> list:
-    """Claims about accounts on a platform no source reads: say so in the claim's reason and notes
-    (an uncorroborated X account is a gap in what can be asked, not an empty answer)."""
-    for r in results:
-        kind, _, value = str(r.subject).partition(":")
-        platform = value.partition(":")[0]
-        why = gap(platform) if kind == "account" else None
-        if why and r.status != "corroborated":
-            from ..graph.messages import Message
-
-            zh = GAPS_ZH.get(platform)
-            msg = Message("gap", {"platform": platform,
-                                  "why": {"en": why, "zh": f"{zh[0]}：{zh[1]}" if zh else why}})
-            note = msg.render("en")
-            r.reason_msg = Message("and", {"first": r.reason_msg, "then": msg}) if r.reason_msg else msg
-            r.reason = r.reason_msg.render("en")
-            r.notes.append(note)
-            r.note_msgs.append(msg)
-    return results

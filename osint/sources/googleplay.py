@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
@@ -22,6 +22,7 @@ import lxml.etree
 import lxml.html
 
 from ..case.normalize import NormalizeError, normalize_email, normalize_url
+from ..common.timefmt import epoch_iso
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import account_id, address_id, email_id, org_id, region_id, url_id
@@ -67,7 +68,7 @@ def country_of(address: str) -> str | None:
 
 def _epoch_iso(value: Any) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 10**11:
-        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return epoch_iso(value)
     return None
 
 

@@ -24,12 +24,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from ..case.indicators import ICP_RE, USCC_RE
 from ..case.normalize import NormalizeError, normalize_domain
 from ..case.uscc import USCCError, decode_uscc
 from ..transport.base import Fetched, Query
 from ..vocabulary import company_id, domain_id, icp_filing_id, org_id, person_id
 from .base import Parsed, ParseError, Source, classify_list
-from .indicators import ICP_RE, USCC_RE
 
 # The register's columns, as its web query shows them and an export carries them.
 UNIT = "主办单位名称"

@@ -5,9 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from datetime import datetime, timezone
 from ipaddress import ip_address, ip_network
-from typing import Any
 
 import whois as pywhois
 from ipwhois.exceptions import HTTPLookupError
@@ -88,20 +86,6 @@ def is_apex(name: str) -> bool:
     return registrable_domain(name, special_use=True) == domain_name(name)
 
 
-def iso_utc_text(text: Any) -> str | None:
-    """A timestamp as sources write it ('2019-12-07T00:00:00', naive meaning UTC) as ISO UTC with Z."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# --- reserved address ranges -------------------------------------------------------------------
 
 
 def reserved_range(addr: str) -> str | None:

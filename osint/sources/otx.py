@@ -12,10 +12,11 @@ from typing import Any
 from urllib.parse import quote
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
+from ..common.timefmt import iso_utc_text
 from ..transport.base import Fetched, Query
 from ..vocabulary import domain_id, ip_id
 from .base import Parsed, ParseError, Source, classify_list
-from .netcommon import iso_utc_text, registrable_domain
+from .netcommon import registrable_domain
 
 OTX_URL = "https://otx.alienvault.com/"
 MAX_RECORDS = 2000

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
+from ..common.timefmt import epoch_iso
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import domain_id, ip_id, nameserver_id
@@ -40,15 +41,6 @@ class PdnsRecord:
 
 
 # -- reading the formats -------------------------------------------------------------------
-
-
-def iso_utc(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    try:
-        return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return None  # a nonsense time in someone's export: the record still counts, undated
 
 
 def parse_time(value: Any) -> float | None:
@@ -216,7 +208,7 @@ def records_to_parsed(records: Iterable[PdnsRecord], *, provider: str, subject: 
     for rec in records:
         rrtype = rec.rrtype.upper()
         attrs = {"rrtype": rrtype, "count": rec.count, "provider": provider}
-        when = {"first_seen": iso_utc(rec.time_first), "last_seen": iso_utc(rec.time_last)}
+        when = {"first_seen": epoch_iso(rec.time_first), "last_seen": epoch_iso(rec.time_last)}
         if rrtype == "PTR":
             ip, target = _ptr_ip(rec.rrname), _domain(rec.rdata)
             if ip and target:
@@ -255,8 +247,8 @@ def records_to_parsed(records: Iterable[PdnsRecord], *, provider: str, subject: 
             # Keep the most recent sightings: they say who shares the address now.
             recs = sorted(recs, key=lambda rn: rn[0].time_last or 0.0, reverse=True)[:cap]
         for rec, name_node in recs:
-            out.fact(name_node, "resolves_to", ip_node, first_seen=iso_utc(rec.time_first),
-                     last_seen=iso_utc(rec.time_last), rrtype=rec.rrtype.upper(), count=rec.count,
+            out.fact(name_node, "resolves_to", ip_node, first_seen=epoch_iso(rec.time_first),
+                     last_seen=epoch_iso(rec.time_last), rrtype=rec.rrtype.upper(), count=rec.count,
                      provider=provider)
             if not shared:
                 out.leads += [name_node, ip_node]

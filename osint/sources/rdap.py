@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from ipaddress import ip_address, ip_network
 from typing import Any, Iterator
 
@@ -11,6 +10,7 @@ from ipwhois.exceptions import BaseIpwhoisException, InvalidEntityObject
 from ipwhois.rdap import RDAP, RIR_RDAP, _RDAPEntity
 from ipwhois.whois import RIR_WHOIS
 
+from ..common.timefmt import iso_utc_text
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import netblock_id, org_id, region_id
@@ -174,11 +174,5 @@ def _description(network: dict[str, Any]) -> str | None:
 
 
 def _iso(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        d = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    d = d.replace(tzinfo=timezone.utc) if d.tzinfo is None else d.astimezone(timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """An RDAP event date as ISO UTC with Z; text that is no date is kept as written."""
+    return (iso_utc_text(value) or value) if isinstance(value, str) else None

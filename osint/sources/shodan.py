@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from shodan.helpers import get_ip
 
 from ..case.normalize import NormalizeError, normalize_domain, normalize_ip
+from ..common.timefmt import ISO_UTC, iso_utc_text
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import asn_id, certificate_id, domain_id, favicon_id, ip_id, org_id, region_id, service_id, sshkey_id
@@ -23,7 +24,6 @@ from .fingerprints import DEFAULT_FAVICONS
 SEARCH_PIVOTS = ("favicon", "certificate", "page_title")
 MAX_SEARCH_MATCHES = 100  # one page of results
 from .base import Parsed, ParseError, Source
-from .netcommon import iso_utc_text
 
 SHODAN_URL = "https://api.shodan.io"
 SAN_OID = b"\x06\x03\x55\x1d\x11"  # 2.5.29.17 subjectAltName, DER-encoded
@@ -117,7 +117,7 @@ def _asn1_time(text: Any) -> str | None:
     if not isinstance(text, str):
         return None
     try:
-        return datetime.strptime(text, "%Y%m%d%H%M%SZ").strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.strptime(text, "%Y%m%d%H%M%SZ").strftime(ISO_UTC)
     except ValueError:
         return None
 

@@ -16,13 +16,13 @@ from urllib.parse import quote, urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
+from ..case.indicators import clean_context, context, find_indicators
 from ..case.normalize import NormalizeError, normalize_handle, normalize_url
+from ..common.timefmt import iso_utc_text
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import account_id, url_id
 from .base import Parsed, ParseError, Source
-from .indicators import clean_context, context, find_indicators
-from .netcommon import iso_utc_text
 from .web import _host_node, content_type, decode_page, well_known
 
 MAX_POSTS = 200  # posts read from one page (Telegram serves about 20; more is a hostile page)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from whois.exceptions import WhoisDomainNotFoundError, WhoisError
 from whois.parser import WhoisEntry, cast_date
 from whois.whois import NICClient
 
+from ..common.timefmt import as_utc, iso_utc
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import domain_id, nameserver_id, org_id, person_id, region_id, registrar_id
@@ -73,6 +74,7 @@ def looks_binary(raw: bytes) -> bool:
 
 class WhoisSource(Source):
     name = "whois"
+    wire = "whois"
     description = "Domain WHOIS (RFC 3912): registrar, registrant, contacts, name servers, dates"
     consumes = ("domain",)
     produces = ("registrar", "org", "person", "email", "nameserver", "region")
@@ -327,6 +329,4 @@ def _iso(value: Any, pick) -> str | None:
     dates = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, datetime)]
     if not dates:
         return None
-    d = pick(dates)
-    d = d.replace(tzinfo=timezone.utc) if d.tzinfo is None else d.astimezone(timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(as_utc(pick(dates)))

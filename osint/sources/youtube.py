@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Any, Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
+from ..case.indicators import context, find_indicators
 from ..case.normalize import NormalizeError, normalize_handle, normalize_url
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import account_id, region_id, url_id
 from .base import Parsed, ParseError, Source
 from .googleplay import COUNTRIES
-from .indicators import context, find_indicators
 from .telegram import require_html, tme_handle
 from .web import _host_node, decode_page, well_known
 

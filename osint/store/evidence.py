@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import getpass
-import hashlib
 import os
 import socket
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -19,7 +17,8 @@ from sqlalchemy import event
 from ..errors import ExitStatus, StoreError
 from ..transport.base import Outcome
 from . import migrate
-from .types import BigId, JSONDoc, UTCTime, clean_text
+from .observation import NewObservation, sha256_hex, utcnow  # noqa: F401 (sha256_hex: read from here too)
+from .types import BigId, JSONDoc, UTCTime
 from .url import engine_url, hide_password, is_url, scrub
 
 # How long a lost PostgreSQL connection is retried (with backoff) before the run stops, resumable.
@@ -85,14 +84,6 @@ runs = sa.Table(
 _ANSWERS = (Outcome.ANSWERED.value, Outcome.NO_RECORD.value)
 _INSERT_OBSERVATION = observations.insert()
 _INSERT_PARSE = parses.insert()
-
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def sha256_hex(data: bytes | None) -> str:
-    return hashlib.sha256(data or b"").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -260,33 +251,18 @@ class EvidenceStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def record(self, **fields: Any) -> int:
-        """Store one raw answer (before anyone parses it) and return its observation id.
-
-        Fields: run_id, source, query_key, subject, request, endpoint, outcome, raw, duration_ms,
-        error, meta, tool_version, observed_at (default now).
-        """
+    def record(self, observation: NewObservation) -> int:
+        """Store one raw answer (before anyone parses it) and return its observation id."""
         def write() -> int:
             with self.engine.begin() as conn:
-                return self.insert_observation(conn, fields)
+                return self.insert_observation(conn, observation)
         return self._retrying(write)
 
     @staticmethod
-    def observation_row(f: dict[str, Any]) -> dict[str, Any]:
-        raw = f.get("raw")
-        return dict(
-            run_id=f["run_id"], source=f["source"], query_key=clean_text(f["query_key"]),
-            subject=clean_text(f["subject"]), request=f["request"], endpoint=clean_text(f["endpoint"]),
-            observed_at=f.get("observed_at") or utcnow(), duration_ms=round(f["duration_ms"], 3),
-            outcome=str(f["outcome"]), error=clean_text(f.get("error")), raw=raw, raw_size=len(raw or b""),
-            sha256=sha256_hex(raw), meta=f.get("meta") or {}, tool_version=f["tool_version"],
-        )
-
-    @classmethod
-    def insert_observation(cls, conn: Any, f: dict[str, Any]) -> int:
+    def insert_observation(conn: Any, observation: NewObservation) -> int:
         # One statement object, its parameters apart: SQLAlchemy compiles it once, not once per row
         # (per-row .values() compiled a new statement each time: half the writer thread's time at 10k).
-        return conn.execute(_INSERT_OBSERVATION, cls.observation_row(f)).inserted_primary_key[0]
+        return conn.execute(_INSERT_OBSERVATION, observation.row()).inserted_primary_key[0]
 
     @staticmethod
     def insert_parse(conn: Any, observation_id: int, parser: str, parsed: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ import logging
 import sqlalchemy as sa
 
 from .evidence import EvidenceStore, StoreUnreachable
+from .observation import NewObservation
 
 log = logging.getLogger("osint.store")
 
@@ -42,9 +43,9 @@ class BatchWriter:
         self._thread = threading.Thread(target=self._work, name="osint-store-writer", daemon=True)
         self._thread.start()
 
-    async def observation(self, fields: dict[str, Any]) -> int:
+    async def observation(self, observation: NewObservation) -> int:
         future = self.loop.create_future()
-        self._queue.put(("obs", fields, future))
+        self._queue.put(("obs", observation, future))
         return await future
 
     def parse(self, observation_id: int, parser: str, parsed: dict[str, Any]) -> None:

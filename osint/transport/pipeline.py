@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from .. import __version__
 from ..errors import ParseError
 from ..facts import Parsed
+from ..store.observation import NewObservation
 from ..store.writer import BatchWriter, RowRefused
 from .base import Fetched, Outcome, Query, redact
 from .limits import TRANSIENT, Breaker, NotSent, TokenBucket, backoff
@@ -53,19 +54,14 @@ def fetch(source: Asker, query: Query, policy: AddressPolicy) -> Fetched:
     return fetched
 
 
-def observation_fields(run_id: str, source: Asker, query: Query, fetched: Fetched) -> dict:
+def observation_fields(run_id: str, source: Asker, query: Query, fetched: Fetched) -> NewObservation:
     """What the store keeps of one answer: the question, where it went, and the untouched bytes."""
-    return dict(
-        run_id=run_id, source=source.name, query_key=query.key, subject=query.subject,
-        request=query.request, endpoint=fetched.endpoint or query.endpoint, outcome=fetched.outcome,
-        raw=fetched.raw, duration_ms=fetched.duration_ms, error=fetched.error, meta=fetched.meta,
-        tool_version=__version__,
-    )
+    return NewObservation.of(run_id, source.name, query, fetched, __version__)
 
 
 def record(store, run_id: str, source: Asker, query: Query, fetched: Fetched) -> int:
     """Store the untouched answer (before anyone parses it); return the observation id."""
-    return store.record(**observation_fields(run_id, source, query, fetched))
+    return store.record(observation_fields(run_id, source, query, fetched))
 
 
 def parse_stored(source: Asker, query: Query, raw: bytes | None, meta: dict) -> Parsed:

@@ -21,7 +21,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from .. import __version__
-from .evidence import Observation
+from ..sources.archive_index import ts_iso
+from ..store.evidence import Observation
 
 WARC_SOURCES = ("web", "archive")
 _NS = uuid.UUID("5f0c3a52-6d0e-4f6a-9b1e-0a5c1e0f0b12")  # record ids: uuid5 of this and the observation
@@ -52,8 +53,6 @@ def _page(o: Observation) -> tuple[str, str, dict[str, str]]:
     """(target URI, WARC-Date, extra metadata) of one page or capture."""
     capture = (o.request or {}).get("capture")
     if capture:
-        from ..sources.archive import ts_iso
-
         extra = {"fetched-from": str(o.request.get("url")), "fetched-at": _warc_date(o.observed_at),
                  "archive-capture": str(capture.get("timestamp")), "archive-digest": str(capture.get("digest") or "")}
         return str(capture["original"]), ts_iso(str(capture["timestamp"])), extra

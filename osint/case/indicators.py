@@ -13,9 +13,9 @@ from importlib import resources
 from itertools import islice
 from typing import Any, Iterator
 
-from ..case.normalize import NormalizeError, domain_display, normalize_domain, normalize_email
-from ..case.uscc import USCCError, decode_uscc
 from ..vocabulary import company_id, crypto_address_id, domain_id, email_id, icp_filing_id, ip_id
+from .normalize import NormalizeError, domain_display, normalize_domain, normalize_email
+from .uscc import USCCError, decode_uscc
 
 MAX_OCCURRENCES = 20_000  # candidates per pattern and text: a page of repeated junk must not stall a run
 CONTEXT_CHARS = 90  # either side of a match; the stored context stays under 200 characters

@@ -9,6 +9,7 @@ timestamps and permissions, sorted entries, canonical JSON), so two bundles can 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -22,7 +23,12 @@ import sqlalchemy as sa
 
 from .. import __version__
 from ..errors import OsintError
-from .evidence import EvidenceStore, Observation, parses
+from ..case.model import Case
+from ..common.files import atomic_write
+from ..export import default_path, export
+from ..graph import build_graph
+from ..store.evidence import EvidenceStore, Observation, parses
+from .warc import check_warc, wanted, write_warc
 
 FORMAT = "osint-evidence-bundle/1"
 MANIFEST = "manifest.json"
@@ -84,12 +90,11 @@ def canonical_json(value: Any) -> bytes:
 # -- writing -------------------------------------------------------------------------------
 
 
-def write_bundle(store: EvidenceStore, case: Any, path: str | os.PathLike[str]) -> BundleSummary:
+def write_bundle(store: EvidenceStore, case: Case, path: str | os.PathLike[str]) -> BundleSummary:
     """Write the evidence bundle of `case` (a loaded Case, with its `path`) to `path`, atomically.
 
     Raises BundleError when the case file cannot be read, and OSError when `path` cannot be written.
     """
-    from ..export.common import atomic_write
 
     case_path = Path(case.path)
     try:
@@ -107,7 +112,7 @@ def write_bundle(store: EvidenceStore, case: Any, path: str | os.PathLike[str]) 
         files = [{"name": name, "size": len(data), "sha256": _sha256(data)} for name, data in sorted(others.items())]
         manifest = {
             "format": FORMAT,
-            "case": {"id": case.id, "title": getattr(case, "title", None), "file": f"case/{case_path.name}"},
+            "case": {"id": case.id, "title": case.title, "file": f"case/{case_path.name}"},
             "tool_version": __version__,
             "newest_observation": max((o.observed_at for o in rows), default=None),
             "counts": _counts(rows, observed, files),
@@ -195,11 +200,8 @@ def _raw_of(store: EvidenceStore, observation_id: int) -> tuple[bytes, str]:
     return o.raw or b"", o.sha256
 
 
-def _graph_files(store: EvidenceStore, case: Any, tmp: Path) -> dict[str, bytes]:
+def _graph_files(store: EvidenceStore, case: Case, tmp: Path) -> dict[str, bytes]:
     """graphs/<case-id>.<ext> in every export format, built from the case and the store."""
-    from ..export import default_path, export
-    from ..graph import build_graph
-
     graph = build_graph(case, store)
     out: dict[str, bytes] = {}
     for fmt in GRAPH_FORMATS:
@@ -213,10 +215,6 @@ WARC_FILE = "warc/pages.warc.gz"
 
 def _warc_files(store: EvidenceStore, rows: list[Observation]) -> dict[str, bytes]:
     """warc/pages.warc.gz: the web pages and archive captures as WARC records (none: no file)."""
-    import io
-
-    from .warc import wanted, write_warc
-
     pages = [o for o in rows if wanted(o)]
     if not pages:
         return {}
@@ -330,8 +328,6 @@ def _check(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> Iterator[Proble
 def _check_warc(zf: zipfile.ZipFile, info: zipfile.ZipInfo, expected: dict[str, tuple[int, str]]) -> Iterator[Problem]:
     """A WARC member whose hash is right is read too: every record's digests, and every page's bytes
     against the SHA-256 of the observation it names (which the manifest vouches for)."""
-    from .warc import check_warc
-
     with zf.open(info) as fh:
         for problem in check_warc(fh):
             yield Problem(info.filename, problem)

@@ -1,0 +1,1 @@
+"""Helpers every layer may use (time, files): they import nothing of ours above osint.errors."""
