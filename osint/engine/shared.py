@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from ..facts import query_to_json, split_node_id
+from ..facts import query_to_json
+from ..vocabulary import split_node_id
 from ..sources import Source
 from ..store import EvidenceStore
 from ..store.shared import WorkTables
@@ -111,7 +112,7 @@ def run_params(enricher: Enricher, case_text: str) -> dict[str, Any]:
             "offline": enricher.offline, "concurrency": enricher.concurrency,
             "max_new_per_pivot": guard.max_new_per_pivot, "shared_infra_threshold": guard.shared_infra_threshold,
             "enrichable": sorted(enricher._enrichable), "skipped": enricher.report.skipped_sources,
-            "case": case_text, "case_name": Path(str(getattr(enricher.case, "path", "case.yaml"))).name}
+            "case": case_text, "case_name": Path(enricher.case.path).name}
 
 
 def shared_report(work: WorkTables, run_id: str, params: dict[str, Any], duration_s: float) -> RunReport:
