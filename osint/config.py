@@ -82,6 +82,8 @@ class EnrichSettings:
     max_new_per_pivot: int = 50
     shared_infra_threshold: int = 500
     allow_private: bool = False  # may we connect to loopback/private addresses (labs, intranets)?
+    egress: str | None = None  # local address outgoing connections leave from; rate budgets are per egress
+    lease: float = 30.0  # seconds a shared run's question stays leased to a worker that stopped renewing it
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from . import report as report_cmd
 from . import requests as requests_cmd
 from . import sources as sources_cmd
 from . import store as store_cmd
+from . import worker as worker_cmd
 from .common import state
 
 app = typer.Typer(
@@ -47,6 +48,8 @@ app.add_typer(case_cmd.app, name="case", help="Check and summarise a case file."
 app.add_typer(evidence_cmd.app, name="evidence", help="List, show and verify stored evidence.")
 app.add_typer(enrich_cmd.import_app, name="import", help="Import evidence exported by other tools.")
 app.command("enrich", help="Query every source about the case; store the answers.")(enrich_cmd.enrich)
+app.command("worker", help="Ask the questions of shared runs (PostgreSQL store), beside other workers.")(
+    worker_cmd.worker)
 app.command("sources", help="List sources, endpoints, credentials and limits.")(sources_cmd.sources)
 app.command("graph", help="Build the graph; export it (GEXF, STIX, MISP...).")(graph_cmd.graph)
 app.command("attribute", help="Judge each claim of the case against the evidence.")(graph_cmd.attribute)

@@ -31,7 +31,10 @@ def enrich(
         names = [n.strip() for n in sources.split(",") if n.strip()] if sources else None
         store = open_store(s.store)
         progress = _Progress()
-        enricher = Enricher(s, c, store, sources=names, depth=depth, refresh=refresh, offline=offline,
+        engine = Enricher
+        if store.dialect == "postgresql":  # a shared run: `osint worker` on other machines can help
+            from ..engine.team import SharedEnricher as engine
+        enricher = engine(s, c, store, sources=names, depth=depth, refresh=refresh, offline=offline,
                             concurrency=concurrency, on_event=progress.event, command=" ".join(sys.argv[1:]) or "enrich")
         for name, why in enricher.report.skipped_sources.items():
             err.print(f"notice: {name}: {why}", markup=False, highlight=False)

@@ -38,3 +38,29 @@ def init(
         out.print(f"{role}: may add evidence, never change or delete it", markup=False, highlight=False)
     for role in reader:
         out.print(f"{role}: may read", markup=False, highlight=False)
+
+
+@app.command("runs", help="List the runs in the store, newest first: complete, partial, running, or crashed "
+                          "(a shared run whose workers all stopped before it was done).")
+def runs(stale: float = typer.Option(90.0, "--stale", help="Seconds without a heartbeat after which an open "
+                                                           "shared run counts as crashed.")) -> None:
+    from rich.table import Table
+
+    from ..store import open_store
+    from ..store.shared import run_states
+
+    with errors():
+        s = settings()
+        store = open_store(s.store, create=False)
+        try:
+            rows = run_states(store, stale)
+        finally:
+            store.close()
+    table = Table(title=f"runs in {store.shown}")
+    for col in ("run", "state", "started", "by", "questions left"):
+        table.add_column(col)
+    for r in rows:
+        left = "-" if r["remaining"] is None else str(r["remaining"])
+        who = "@".join(x for x in (r["db_user"], r["client_host"]) if x)
+        table.add_row(r["run_id"], r["state"], str(r["started_at"]), who, left)
+    out.print(table)

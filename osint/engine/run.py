@@ -125,7 +125,7 @@ class Enricher:
         self.command = command
         context = SourceContext(case=case, enrich=settings.enrich)
         self.sources, skipped = select_sources(settings, context, sources)
-        self.policy = AddressPolicy(allow_private=settings.enrich.allow_private)
+        self.policy = AddressPolicy(allow_private=settings.enrich.allow_private, egress=settings.enrich.egress)
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
         self.report = RunReport(self.run_id, {s.name: SourceStats() for s in self.sources}, skipped)
         self._asked: set[tuple[str, str]] = set()

@@ -193,6 +193,10 @@ class ShodanSource(Source):
         return [Query(self.name, f"host {value}", node, "http", request, self.base_url,
                       ("param", "key", "api_key"), True, depth)]
 
+    def credit_cost(self, query: Query) -> int:
+        """Query credits a question spends (`credits = N` caps the team's): a search one, a host lookup none."""
+        return 1 if query.key.startswith("search ") else 0
+
     def check_queries(self) -> list[Query]:
         """For `osint sources --check`: the key's own account call, which costs no query credit."""
         request = {"url": f"{self.base_url}/api-info", "headers": {"Accept": "application/json"}}

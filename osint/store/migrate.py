@@ -90,6 +90,7 @@ def upgrade(engine: sa.Engine, target: str | None = None) -> tuple[str | None, s
 
 
 EVIDENCE = ("observations", "parses")
+WORK = ("run_work", "work_nodes", "work_questions", "rate_buckets", "credits")  # shared work (0003)
 
 
 def grant(engine: sa.Engine, writers: list[str], readers: list[str]) -> None:
@@ -105,8 +106,10 @@ def grant(engine: sa.Engine, writers: list[str], readers: list[str]) -> None:
             conn.exec_driver_sql(f"GRANT SELECT, INSERT ON {', '.join(EVIDENCE)} TO {r}")
             conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE ON runs TO {r}")
             conn.exec_driver_sql(f"GRANT SELECT ON alembic_version TO {r}")
+            # Workers lease, complete and expand questions, and take tokens and credits: bookkeeping, not evidence.
+            conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE ON {', '.join(WORK)} TO {r}")
             conn.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {r}")
         for role in readers:
             r = q(role)
             conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {r}")
-            conn.exec_driver_sql(f"GRANT SELECT ON {', '.join(EVIDENCE)}, runs, alembic_version TO {r}")
+            conn.exec_driver_sql(f"GRANT SELECT ON {', '.join(EVIDENCE + WORK)}, runs, alembic_version TO {r}")

@@ -40,8 +40,8 @@ def split_server(server: str, default_port: int = 53) -> tuple[str, int]:
     return server, default_port
 
 
-def fetch_dns(query: Query, timeout: float) -> Fetched:
-    """Ask one DNS question of the server named in query.endpoint."""
+def fetch_dns(query: Query, timeout: float, egress: str | None = None) -> Fetched:
+    """Ask one DNS question of the server named in query.endpoint (from the local address `egress`, if given)."""
     qname, rdtype = query.request["qname"], query.request["rdtype"]
     start = time.monotonic()
     meta: dict = {"server": query.endpoint}
@@ -59,11 +59,11 @@ def fetch_dns(query: Query, timeout: float) -> Fetched:
     wire = msg.to_wire()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        raw = _udp(wire, host, port, family, timeout, msg.id)
+        raw = _udp(wire, host, port, family, timeout, msg.id, egress)
         answer = dns.message.from_wire(raw)
         if answer.flags & dns.flags.TC:
             meta["truncated_udp"] = True
-            raw = _tcp(wire, host, port, family, timeout)
+            raw = _tcp(wire, host, port, family, timeout, egress)
             answer = dns.message.from_wire(raw)
             meta["transport"] = "tcp"
         else:
@@ -95,9 +95,11 @@ def fetch_dns(query: Query, timeout: float) -> Fetched:
     return Fetched(outcome, raw=raw, error=error, meta=meta, duration_ms=_ms(start))
 
 
-def _udp(wire: bytes, host: str, port: int, family: int, timeout: float, qid: int) -> bytes:
+def _udp(wire: bytes, host: str, port: int, family: int, timeout: float, qid: int, egress: str | None) -> bytes:
     deadline = time.monotonic() + timeout
     with socket.socket(family, socket.SOCK_DGRAM) as s:
+        if egress:
+            s.bind((egress, 0))
         s.connect((host, port))
         s.send(wire)
         while True:
@@ -111,10 +113,12 @@ def _udp(wire: bytes, host: str, port: int, family: int, timeout: float, qid: in
                 return data
 
 
-def _tcp(wire: bytes, host: str, port: int, family: int, timeout: float) -> bytes:
+def _tcp(wire: bytes, host: str, port: int, family: int, timeout: float, egress: str | None) -> bytes:
     deadline = time.monotonic() + timeout
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
+        if egress:
+            s.bind((egress, 0))
         s.connect((host, port))
         s.sendall(struct.pack("!H", len(wire)) + wire)
         (length,) = struct.unpack("!H", _recv_exact(s, 2, deadline))

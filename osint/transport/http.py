@@ -63,14 +63,32 @@ for _name in sorted({"urllib3", "urllib3.connection", "urllib3.connectionpool", 
     logging.getLogger(_name).addFilter(_scrub)
 
 
-def _session() -> requests.Session:
-    # One session per worker thread: requests' Session is not guaranteed thread-safe.
-    s = getattr(_local, "session", None)
+class _EgressAdapter(requests.adapters.HTTPAdapter):
+    """Binds every connection, direct or to a proxy, to one local address."""
+
+    def __init__(self, egress: str):
+        self._source = (egress, 0)
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, source_address=self._source, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        return super().proxy_manager_for(proxy, source_address=self._source, **kwargs)
+
+
+def _session(egress: str | None = None) -> requests.Session:
+    # One session per worker thread (and egress address): requests' Session is not guaranteed thread-safe.
+    sessions = _local.__dict__.setdefault("sessions", {})
+    s = sessions.get(egress)
     if s is None:
         s = requests.Session()
         s.trust_env = True  # HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE
         s.headers["User-Agent"] = USER_AGENT
-        _local.session = s
+        if egress:
+            for scheme in ("http://", "https://"):
+                s.mount(scheme, _EgressAdapter(egress))
+        sessions[egress] = s
     return s
 
 
@@ -107,7 +125,7 @@ def fetch_http(query: Query, timeout: float, max_bytes: int | None, policy: Addr
     trusted = query.trusted
     # An archived redirect is itself the answer (where the page pointed then): never followed live.
     follow = req.get("follow_redirects", True) is not False
-    session = _session()
+    session = _session(policy.egress)
 
     def fail(outcome: Outcome, error: str, raw: bytes | None = None) -> Fetched:
         return Fetched(outcome, raw=raw, error=redact(error, secrets), meta=meta, endpoint=query.endpoint,

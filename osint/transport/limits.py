@@ -14,6 +14,12 @@ TRANSIENT = {Outcome.TIMEOUT, Outcome.RESET, Outcome.SERVER_ERROR, Outcome.RATE_
 DEAD = {Outcome.UNREACHABLE, Outcome.REFUSED, Outcome.TIMEOUT}
 
 
+class NotSent(Exception):
+    """A budget said no (the team's API credits are spent): the question is recorded as not sent, with why."""
+
+    outcome = Outcome.BLOCKED  # our own policy kept it off the wire
+
+
 class TokenBucket:
     """`rate` requests a second on average, `burst` at once; can be paused (Retry-After)."""
 

@@ -33,7 +33,7 @@ from ..facts import Parsed
 from ..store.observation import NewObservation
 from ..store.writer import BatchWriter, RowRefused
 from .base import Fetched, Outcome, Query, redact
-from .limits import TRANSIENT, Breaker, TokenBucket, backoff
+from .limits import TRANSIENT, Breaker, NotSent, TokenBucket, backoff
 from .policy import AddressPolicy
 from .wire import Asker, adapter_for
 
@@ -185,6 +185,10 @@ class QuestionPipeline:
                 self.writer.parse(obs_id, src.parser_id(), answer.parsed.to_json())
         return answer
 
+    def remember(self, src: Asker, query_key: str, observation: int, observed_at: str) -> None:
+        """An answer another process stored since this pipeline opened: the cache uses it like its own."""
+        self._cache.setdefault(src.name, {})[query_key] = (observation, observed_at)
+
     def _cached(self, src: Asker, q: Query) -> int | None:
         hit = self._cache.get(src.name, {}).get(q.key)
         if hit is None:
@@ -213,6 +217,7 @@ class QuestionPipeline:
         bucket = self.limiter(src, server)
         loop = asyncio.get_running_loop()
         attempt = 0
+        refused: Outcome | None = None
         while True:
             reason = self.breaker.open_reason(where)
             if reason is None:
@@ -220,11 +225,15 @@ class QuestionPipeline:
                     # Checked again once our turn has come: the questions ahead of us may have opened it.
                     reason = self.breaker.open_reason(where)
                     if reason is None:
-                        await bucket.acquire()
-                        fetched = await loop.run_in_executor(self._pool, fetch, src, q, self.policy)
+                        try:
+                            await bucket.acquire()
+                        except NotSent as exc:  # a shared budget (API credits) is spent
+                            reason, refused = str(exc), exc.outcome
+                        else:
+                            fetched = await loop.run_in_executor(self._pool, fetch, src, q, self.policy)
             if reason:
-                fetched = Fetched(Outcome.RATE_LIMITED if "429" in reason else Outcome.UNREACHABLE,
-                                  error=f"not sent: {reason}", meta={"sent": False}, endpoint=q.endpoint)
+                outcome = refused or (Outcome.RATE_LIMITED if "429" in reason else Outcome.UNREACHABLE)
+                fetched = Fetched(outcome, error=f"not sent: {reason}", meta={"sent": False}, endpoint=q.endpoint)
                 return fetched, await self._record(src, q, fetched)
             # Count the outcome before waiting on the store, so that questions queued behind us see it.
             self.breaker.observe(where, fetched.outcome, fetched.error)

@@ -41,6 +41,9 @@ def is_internal(addr: str) -> bool:
 @dataclass(frozen=True)
 class AddressPolicy:
     allow_private: bool = False
+    # The local address every outgoing socket is bound to (`[enrich] egress`, `osint worker --egress`):
+    # rate budgets are kept per egress address. None: the system chooses, as always.
+    egress: str | None = None
 
     def check_host(self, host: str, port: int, *, trusted: bool) -> list[str]:
         """Resolve host and return its addresses, refusing internal ones for untrusted targets."""

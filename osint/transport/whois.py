@@ -26,7 +26,8 @@ def fetch_whois(query: Query, timeout: float, max_bytes: int | None, policy: Add
         return Fetched(Outcome.UNREACHABLE, error=str(exc), meta=meta, duration_ms=_ms(start))
     buf = bytearray()
     try:
-        with socket.create_connection((addrs[0], port), timeout=timeout) as s:
+        source = (policy.egress, 0) if policy.egress else None
+        with socket.create_connection((addrs[0], port), timeout=timeout, source_address=source) as s:
             s.sendall(query.request["query"].encode("idna" if query.request.get("idna") else "utf-8") + b"\r\n")
             while True:
                 remaining = deadline - time.monotonic()

@@ -35,7 +35,7 @@ class Asker(Protocol):
 Adapter = Callable[[Query, Asker, AddressPolicy, dict[str, str]], Fetched]
 
 TRANSPORTS: dict[str, Adapter] = {
-    "dns": lambda q, src, policy, creds: fetch_dns(q, src.timeout),
+    "dns": lambda q, src, policy, creds: fetch_dns(q, src.timeout, policy.egress),
     "whois": lambda q, src, policy, creds: fetch_whois(q, src.timeout, src.max_bytes, policy),
     "http": lambda q, src, policy, creds: fetch_http(q, src.timeout, src.max_bytes, policy, creds),
     "local": lambda q, src, policy, creds: fetch_local(q, src.local_answer),

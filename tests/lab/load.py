@@ -343,11 +343,19 @@ def serve(n: int, sources: tuple[str, ...], fraction: float, seed: int, even: bo
         if command == "stats":
             usage = resource.getrusage(resource.RUSAGE_SELF)
             print(json.dumps({"requests": lab.total_requests(), "cpu_s": usage.ru_utime + usage.ru_stime,
-                              **pauses.as_dict()}), flush=True)
+                              "clients": clients(lab), **pauses.as_dict()}), flush=True)
         elif command == "quit":
             break
     stop_lab(lab)
     print("bye", flush=True)
+
+
+def clients(lab: Any) -> dict[str, dict[str, int]]:
+    """Per server ("dns", "whois", "http", "proxy"): requests by client address (the egress a worker left from)."""
+    import collections
+
+    return {name: dict(collections.Counter(r.client[0] for r in list(server.requests)))
+            for name, server in (("dns", lab.dns), ("whois", lab.whois), ("http", lab.http), ("proxy", lab.proxy))}
 
 
 class GCPauses:
