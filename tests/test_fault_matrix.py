@@ -6,6 +6,11 @@ source asked in the clean run), and runs the engine with --refresh on the faulte
 healthy neighbour. The run must complete, record every question with the row's outcome, leave the
 neighbour untouched, and keep every byte stored before it. docs/reliability.md shows this table;
 `test_the_docs_show_this_matrix` keeps the two from drifting apart.
+
+Every row runs on both stores: a SQLite file copied from the template with SQLite's backup, and a
+PostgreSQL database made from the template database server-side (CREATE DATABASE ... TEMPLATE). What a
+row checks it reads through the store (EvidenceStore), whatever the backend; only the parses, which the
+store offers no reader of every row for, are read with the store's own table definitions on its engine.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 import re
 import sqlite3
 import tomllib
-from contextlib import closing
-from dataclasses import dataclass, field
+import uuid
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from lab.http_server import gzip_of_zeros
 from lab.world import CASE, start_lab, stop_lab, to_toml
@@ -29,6 +36,8 @@ from osint.errors import ExitStatus
 from osint.graph.build import build_graph
 from osint.sources import registered_sources
 from osint.store import Outcome, open_store
+from osint.store.evidence import init_store
+from osint.store.tables import parses
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 FAULTS = ("silence", "reset", "garbage", "huge", "trickle", "servfail", "refused", "status_429",
@@ -184,9 +193,10 @@ class World:
     lab: Any
     case: Any
     settings: Settings
-    template: Path
+    template: str  # the template store: a SQLite file, or a PostgreSQL database's name
+    pg: Any  # the PostgreSQL server holding the template database, or None for SQLite
     keys: dict[str, list[str]]  # source -> fault keys of what it asked in the clean run
-    rows: dict[str, list[tuple]]  # table -> every row of the template store
+    rows: dict[str, list[Any]]  # table -> every row of the template store
     newest: dict[tuple[str, str], tuple[int, str]]  # (source, question) -> (id, outcome) in the template
     raw: dict[tuple[str, str], bytes | None]  # (source, question) -> the clean run's raw answer
     edges: set[tuple[str, str, str]]  # the graph built from the template store
@@ -198,6 +208,24 @@ class World:
         for s in (self.lab.dns, self.lab.whois, self.lab.http):
             s.clear_faults(all=True)
 
+    @contextmanager
+    def copy(self, tmp: Path) -> Iterator[str]:
+        """A store of its own for one row, copied from the template; dropped after it on PostgreSQL."""
+        if self.pg is None:
+            path = tmp / "evidence.sqlite"
+            with closing(sqlite3.connect(self.template)) as a, closing(sqlite3.connect(path)) as b:
+                a.backup(b)
+            yield str(path)
+            return
+        name = "row_" + uuid.uuid4().hex[:12]
+        with self.pg.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        try:
+            yield self.pg.url(name)
+        finally:
+            with self.pg.admin() as conn:
+                conn.execute(f'DROP DATABASE "{name}"')
+
 
 def _asked_keys(lab: Any, source: str) -> list[str]:
     """The fault keys of every request the lab received: qname, WHOIS query, or Host + path."""
@@ -208,9 +236,16 @@ def _asked_keys(lab: Any, source: str) -> list[str]:
     return sorted({r.host + r.path for r in lab.http.requests})
 
 
-def _dump(path: Path) -> dict[str, list[tuple]]:
-    with closing(sqlite3.connect(path)) as db:
-        return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in ("observations", "parses")}
+def _dump(store: Any) -> dict[str, list[Any]]:
+    """Every observation (all its columns, raw bytes too) and every parse, in id order."""
+    obs = store.list()
+    raw: dict[int, tuple[bytes, str]] = {}
+    for i in range(0, len(obs), 500):
+        raw.update(store.raw_many(o.id for o in obs[i:i + 500]))
+    with store.engine.connect() as conn:  # no store method reads every parse with its parser and time
+        parsed = [tuple(r) for r in conn.execute(sa.select(parses).order_by(parses.c.id))]
+    return {"observations": [replace(o, raw=raw[o.id][0]) for o in obs],
+            "parses": parsed}
 
 
 def _newest(store: Any) -> dict[tuple[str, str], tuple[int, str]]:
@@ -222,8 +257,8 @@ def _edges(case: Any, store: Any) -> set[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("fault-matrix")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
+    """The lab world, and the environment its runs need, for the whole module."""
     lab = start_lab()
     with pytest.MonkeyPatch.context() as mp:
         for var in ("HTTPS_PROXY", "https_proxy", "SHODAN_API_KEY", "CIRCL_PDNS_USER", "CIRCL_PDNS_PASSWORD",
@@ -231,57 +266,62 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             mp.delenv(var, raising=False)
         for var, value in lab.env().items():  # web pages through the lab proxy, APIs direct
             mp.setenv(var, value)
-        template = tmp / "template.sqlite"
-        cfg = lab.write_config(tmp / "osint.toml", template, depth=0)
-        conf = tomllib.loads(cfg.read_text(encoding="utf-8"))
-        for name in SOURCES:
-            conf["sources"].setdefault(name, {}).update(LIMITS)
-        cfg.write_text(to_toml(conf), encoding="utf-8")
-        settings = load_settings(cfg, env={})
-        case = load_case(CASE)
-        keys = {}
-        store = open_store(str(template))
-        for name in SOURCES:  # one clean run per source, so that we know what each one asks
-            lab.reset_counts()
-            Enricher(settings, case, store, sources=[name]).run()
-            keys[name] = _asked_keys(lab, name)
-            assert keys[name], f"{name} asked the lab nothing"
-        newest, edges = _newest(store), _edges(case, store)
-        raw = {k: store.get(oid).raw for k, (oid, _) in newest.items()}
-        store.close()
         gzip_of_zeros(GZIP_BOMB_SIZE)  # built once, now: built under a 1 s deadline, it was the first row's timeout
-        yield World(lab, case, settings, template, keys, _dump(template), newest, raw, edges)
+        yield lab, tmp_path_factory.mktemp("fault-matrix")
     stop_lab(lab)
 
 
-def _copy(src: Path, dst: Path) -> None:
-    with closing(sqlite3.connect(src)) as a, closing(sqlite3.connect(dst)) as b:
-        a.backup(b)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, lab: tuple[Any, Path]) -> World:
+    lab, tmp = lab
+    pg, template = None, str(tmp / "template.sqlite")
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("pg_server")
+        template = pg.new_database()
+        init_store(pg.url(template)).close()
+    cfg = lab.write_config(tmp / f"osint-{request.param}.toml", tmp / "unused.sqlite", depth=0)
+    conf = tomllib.loads(cfg.read_text(encoding="utf-8"))
+    for name in SOURCES:
+        conf["sources"].setdefault(name, {}).update(LIMITS)
+    cfg.write_text(to_toml(conf), encoding="utf-8")
+    target = template if pg is None else pg.url(template)
+    settings = load_settings(cfg, env={}).with_store(target)
+    case = load_case(CASE)
+    keys = {}
+    store = open_store(target)
+    for name in SOURCES:  # one clean run per source, so that we know what each one asks
+        lab.reset_counts()
+        Enricher(settings, case, store, sources=[name]).run()
+        keys[name] = _asked_keys(lab, name)
+        assert keys[name], f"{name} asked the lab nothing"
+    newest, edges, rows = _newest(store), _edges(case, store), _dump(store)
+    raw = {k: store.get(oid).raw for k, (oid, _) in newest.items()}
+    store.close()  # no session may stay on a PostgreSQL template database
+    return World(lab, case, settings, template, pg, keys, rows, newest, raw, edges)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
 def test_fault(world: World, row: Row, tmp_path: Path) -> None:
-    path = tmp_path / "evidence.sqlite"
-    _copy(world.template, path)
     neighbour = NEIGHBOUR[row.source]
     server = world.server(row.source)
-    world.clear_faults()
-    for key in world.keys[row.source]:
-        server.set_fault(row.fault, key, **row.options)
-    store = open_store(str(path))
-    try:
-        report = Enricher(world.settings.with_store(str(path)), world.case, store,
-                          sources=[row.source, neighbour], refresh=True).run()
-    finally:
+    with world.copy(tmp_path) as target:
         world.clear_faults()
-    try:
-        _check(world, row, neighbour, store, report)
-    finally:
-        store.close()
+        for key in world.keys[row.source]:
+            server.set_fault(row.fault, key, **row.options)
+        store = open_store(target)
+        try:
+            report = Enricher(world.settings.with_store(target), world.case, store,
+                              sources=[row.source, neighbour], refresh=True).run()
+        finally:
+            world.clear_faults()
+        try:
+            _check(world, row, neighbour, store, report)
+        finally:
+            store.close()
 
 
 def _check(world: World, row: Row, neighbour: str, store: Any, report: Any) -> None:
-    before = max(r[0] for r in world.rows["observations"])
+    before = max(o.id for o in world.rows["observations"])
     new = [o for o in store.list() if o.id > before]
     mine = [o for o in new if o.source == row.source]
     theirs = [o for o in new if o.source == neighbour]
@@ -318,7 +358,7 @@ def _check(world: World, row: Row, neighbour: str, store: Any, report: Any) -> N
 
     # Nothing stored before the fault is lost: every row byte-identical, every hash still true,
     # and each question's earlier answer still the one the store (and the graph) stand on.
-    now = _dump(Path(store.target))
+    now = _dump(store)
     for table, rows in world.rows.items():
         assert now[table][: len(rows)] == rows, f"{table}: rows stored before the fault changed"
     assert store.integrity_check() == "ok"
