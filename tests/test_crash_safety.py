@@ -7,7 +7,6 @@ resumed run must end where an uninterrupted run ends. See docs/reliability.md.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import signal
 import sqlite3
@@ -67,12 +66,10 @@ class World:
                               cwd=self.tmp, capture_output=True, text=True, timeout=120)
 
 
-def _newest(store: Path) -> set[tuple[str, str, str]]:
+def _newest(store: Path | str) -> set[tuple[str, str, str]]:
     """What the store says about every question: the newest outcome per (source, question)."""
-    with closing(sqlite3.connect(store)) as db:
-        return set(db.execute(
-            "SELECT source, query_key, outcome FROM observations WHERE id IN "
-            "(SELECT max(id) FROM observations GROUP BY source, query_key)").fetchall())
+    with closing(open_store(str(store), create=False)) as s:
+        return {(o.source, o.query_key, o.outcome.value) for o in s.newest_per_query()}
 
 
 def _edges(store: Path) -> set[tuple[str, str, str]]:
@@ -119,18 +116,18 @@ def assert_whole(w: World, cfg: Path, store: Path) -> int:
     """The store is consistent: SQLite agrees, `osint evidence verify` agrees, nothing is half-written."""
     if not store.exists():
         return 0
-    with closing(sqlite3.connect(store)) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "observations" not in tables:  # killed before its tables were created
-            return 0
-        rows = 0
-        for oid, raw, size, digest in db.execute("SELECT id, raw, raw_size, sha256 FROM observations"):
-            rows += 1
-            assert len(raw or b"") == size and hashlib.sha256(raw or b"").hexdigest() == digest, f"ev{oid}"
-        orphans = db.execute("SELECT count(*) FROM parses WHERE observation_id NOT IN "
-                             "(SELECT id FROM observations)").fetchone()[0]
-        assert orphans == 0
+    try:
+        opened = open_store(str(store), create=False)
+    except StoreError as exc:  # killed before its tables were created: the store cannot open it, SQLite can
+        assert "no tables" in str(exc), exc
+        with closing(sqlite3.connect(store)) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return 0
+    with closing(opened) as s:
+        # SQLite's integrity_check, and its foreign key check: no parse of an observation that is not stored.
+        assert s.integrity_check() == "ok"
+        rows, bad = s.verify()  # every raw answer as long as recorded, and hashing to its stored SHA-256
+        assert not bad, [f"ev{m.observation_id}" for m in bad]
     check = w.osint(cfg, "evidence", "verify")
     assert check.returncode == 0, check.stdout + check.stderr
     return rows
@@ -192,8 +189,8 @@ def test_stores_opened_together_on_a_new_file_all_open(tmp_path: Path):
         for t in threads:
             t.join(timeout=60)
         assert not failures, failures[0]
-        with closing(sqlite3.connect(path)) as db:
-            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        with closing(open_store(str(path), create=False)) as s:
+            assert s.integrity_check() == "ok"
 
 
 def test_two_runs_on_one_store_at_once(world: World):
@@ -223,16 +220,9 @@ def _pg_world(world: World, pg_server: Any, name: str) -> tuple[Path, str]:
     return cfg, url
 
 
-def _pg_newest(url: str) -> set[tuple[str, str, str]]:
-    with closing(open_store(url, create=False)) as s:
-        return {(o.source, o.query_key, str(o.outcome)) for o in s.newest_per_query()}
-
-
 def _pg_rows(pg_server: Any, url: str) -> int:
-    import psycopg
-
-    with psycopg.connect(url) as db:
-        return db.execute("SELECT count(*) FROM observations").fetchone()[0]
+    with closing(open_store(url, create=False)) as s:
+        return sum(n for per_outcome in s.counts().values() for n in per_outcome.values())
 
 
 def _when_writing(pg_server: Any, url: str, proc: subprocess.Popen, rows: int = 30) -> None:
@@ -252,7 +242,7 @@ def test_a_brief_postgresql_restart_mid_run_is_ridden_out(world: World, pg_serve
     out, err = proc.communicate(timeout=120)
     assert proc.returncode in (0, 1), err
     assert "Traceback" not in err and "error:" not in err, err
-    assert _pg_newest(url) == world.reference
+    assert _newest(url) == world.reference
 
 
 def test_a_postgresql_outage_mid_run_is_one_line_exit_1_and_the_run_resumes(world: World, pg_server: Any):
@@ -276,6 +266,6 @@ def test_a_postgresql_outage_mid_run_is_one_line_exit_1_and_the_run_resumes(worl
     assert resumed.returncode in (0, 1), resumed.stderr
     assert "Traceback" not in resumed.stderr
     assert world.osint(cfg, "evidence", "verify").returncode == 0
-    assert _pg_newest(url) == world.reference
+    assert _newest(url) == world.reference
     with closing(open_store(url, create=False)) as s:
         assert {(a, b, k) for a, b, k in build_graph(load_case(CASE), s).edges(keys=True)} == world.edges
