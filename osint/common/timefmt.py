@@ -60,3 +60,18 @@ def epoch_iso(epoch: float | None) -> str | None:
         return datetime.fromtimestamp(epoch, timezone.utc).strftime(ISO_UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+ENGLISH_DATES = ("%b %d, %Y", "%B %d, %Y", "%d %b %Y")  # 'Jan 5, 2021', 'January 5, 2021', '5 Jan 2021'
+
+
+def english_date(text: Any, extra: tuple[str, ...] = ()) -> str | None:
+    """A date as web pages write it in English (or in one of `extra`'s formats) -> 'YYYY-MM-DD'; None otherwise."""
+    if not isinstance(text, str):
+        return None
+    for fmt in (*ENGLISH_DATES, *extra):
+        try:
+            return datetime.strptime(text.strip(), fmt).strftime("%Y-%m-%d")
+        except ValueError:
+            continue
+    return None

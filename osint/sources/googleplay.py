@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
@@ -22,7 +21,7 @@ import lxml.etree
 import lxml.html
 
 from ..case.normalize import NormalizeError, normalize_email, normalize_url
-from ..common.timefmt import epoch_iso
+from ..common.timefmt import english_date, epoch_iso
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import account_id, address_id, email_id, org_id, region_id, url_id
@@ -69,18 +68,6 @@ def country_of(address: str) -> str | None:
 def _epoch_iso(value: Any) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 10**11:
         return epoch_iso(value)
-    return None
-
-
-def _date_iso(text: Any) -> str | None:
-    """'Jan 5, 2021' (as Play writes dates in English) -> '2021-01-05'."""
-    if not isinstance(text, str):
-        return None
-    for fmt in ("%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text.strip(), fmt).strftime("%Y-%m-%d")
-        except ValueError:
-            continue
     return None
 
 
@@ -179,7 +166,7 @@ class GooglePlaySource(Source):
             raise ParseError(f"google-play: {app_id}: the listing names no app")
         out = Parsed()
         app = query.subject
-        released, updated = _date_iso(data.get("released")), _epoch_iso(data.get("updated"))
+        released, updated = english_date(data.get("released"), ("%Y-%m-%d",)), _epoch_iso(data.get("updated"))
         out.node(app, label=str(data["title"]), title=data.get("title"), package=app_id,
                  developer=data.get("developer"), developer_id=_scalar(data.get("developerId")),
                  installs=data.get("installs"), min_installs=_scalar(data.get("minInstalls")),

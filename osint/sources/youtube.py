@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from typing import Any, Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ..case.indicators import context, find_indicators
 from ..case.normalize import NormalizeError, normalize_handle, normalize_url
+from ..common.timefmt import english_date
 from ..transport.base import Outcome
 from ..transport.base import Fetched, Query
 from ..vocabulary import account_id, region_id, url_id
@@ -90,15 +90,7 @@ def real_url(link: Any) -> str | None:
 
 def joined_date(text: str | None) -> str | None:
     """'Joined Mar 5, 2021' -> '2021-03-05'."""
-    if not text:
-        return None
-    body = re.sub(r"^\s*Joined\s+", "", text)
-    for fmt in ("%b %d, %Y", "%B %d, %Y", "%d %b %Y"):
-        try:
-            return datetime.strptime(body.strip(), fmt).strftime("%Y-%m-%d")
-        except ValueError:
-            continue
-    return None
+    return english_date(re.sub(r"^\s*Joined\s+", "", text)) if text else None
 
 
 class YouTubeSource(Source):
