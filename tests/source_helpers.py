@@ -47,3 +47,27 @@ def clear_env_proxies(monkeypatch: Any) -> None:
     for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
                 "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(var, raising=False)
+
+
+def lab_fixtures(*modules: Any, direct: bool = False) -> tuple[Any, Any]:
+    """A source test module's `lab` (module-scoped, loaded by `modules`) and its autouse `clean`:
+    faults cleared around every test; with `direct`, also the environment's proxies removed and the
+    request counts reset. Use as `lab, clean = lab_fixtures(world)` at the top of the test module."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def lab() -> Iterator[Lab]:
+        with lab_with(*modules) as running:
+            yield running
+
+    @pytest.fixture(autouse=True)
+    def clean(lab: Lab, monkeypatch: Any) -> Iterator[None]:
+        if direct:
+            clear_env_proxies(monkeypatch)
+        lab.http.clear_faults(all=True)
+        if direct:
+            lab.http.reset_counts()
+        yield
+        lab.http.clear_faults(all=True)
+
+    return lab, clean

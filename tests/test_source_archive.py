@@ -8,24 +8,12 @@ from lab.world import archive as world
 from osint.transport.pipeline import ask_once
 from osint.sources.archive import ArchiveSource, Capture, choose, read_cdx, read_timemap, ts_iso
 from osint.store import EvidenceStore, Outcome
-from source_helpers import clear_env_proxies, facts, lab_with, make_source
+from source_helpers import facts, lab_fixtures, make_source
 
 GUIDE = "url:http://www.example.com/guide/bind/"
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with lab_with(world) as lab:
-        yield lab
-
-
-@pytest.fixture(autouse=True)
-def clean(lab, monkeypatch):
-    clear_env_proxies(monkeypatch)
-    lab.http.clear_faults(all=True)
-    lab.http.reset_counts()
-    yield
-    lab.http.clear_faults(all=True)
+lab, clean = lab_fixtures(world, direct=True)
 
 
 class _Incident:

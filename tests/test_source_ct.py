@@ -11,22 +11,10 @@ from osint.transport.pipeline import ask_once
 from osint.sources.ct import CTSource
 from osint.sources.netcommon import registrable_domain
 from osint.store import EvidenceStore, Outcome
-from source_helpers import clear_env_proxies, facts, lab_with, make_source
+from source_helpers import facts, lab_fixtures, make_source
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with lab_with(world) as lab:
-        yield lab
-
-
-@pytest.fixture(autouse=True)
-def clean(lab, monkeypatch):
-    clear_env_proxies(monkeypatch)
-    lab.http.clear_faults(all=True)
-    lab.http.reset_counts()
-    yield
-    lab.http.clear_faults(all=True)
+lab, clean = lab_fixtures(world, direct=True)
 
 
 def source(lab, **limits):

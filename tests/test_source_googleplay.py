@@ -3,7 +3,6 @@ searches by name offered as candidates only, and the listing's developer matched
 
 from __future__ import annotations
 
-import pytest
 from lab.world import CASE, to_toml
 from lab.world import google_play as world
 
@@ -15,23 +14,13 @@ from osint.graph import attribute as attr
 from osint.graph.build import build_graph
 from osint.sources.googleplay import GooglePlaySource, country_of
 from osint.store import EvidenceStore, Outcome
-from source_helpers import edges, lab_with, make_source
+from source_helpers import edges, lab_fixtures, make_source
 
 APP = "account:google_play:com.example.labbot"
 ORG = "org:Shenzhen Shiyanyi Information Technology Co., Ltd."
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with lab_with(world) as lab:
-        yield lab
-
-
-@pytest.fixture(autouse=True)
-def clean(lab):
-    lab.http.clear_faults(all=True)
-    yield
-    lab.http.clear_faults(all=True)
+lab, clean = lab_fixtures(world)
 
 
 def source(lab, **limits):

@@ -14,22 +14,10 @@ from osint.sources.pdns import PassiveDNSSource, PdnsRecord, parse_time, read_co
 from osint.store import EvidenceStore, Outcome
 from osint.transport.policy import AddressPolicy
 from lab import LabHTTPServer
-from source_helpers import INCIDENT_UTC, clear_env_proxies, edges, facts, lab_with, make_source
+from source_helpers import INCIDENT_UTC, edges, facts, lab_fixtures, make_source
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with lab_with(world) as lab:
-        yield lab
-
-
-@pytest.fixture(autouse=True)
-def clean(lab, monkeypatch):
-    clear_env_proxies(monkeypatch)
-    lab.http.clear_faults(all=True)
-    lab.http.reset_counts()
-    yield
-    lab.http.clear_faults(all=True)
+lab, clean = lab_fixtures(world, direct=True)
 
 
 @pytest.fixture

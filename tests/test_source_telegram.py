@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from lab.world import CASE
 from lab.world import telegram as world
 
@@ -14,22 +13,12 @@ from osint.graph import attribute as attr
 from osint.graph.build import build_graph
 from osint.sources.telegram import MAX_POSTS, TelegramSource, parse_count, tme_handle
 from osint.store import EvidenceStore, Outcome
-from source_helpers import facts, lab_with, make_source
+from source_helpers import facts, lab_fixtures, make_source
 
 CHANNEL = "account:telegram:labbot_example"
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with lab_with(world) as lab:
-        yield lab
-
-
-@pytest.fixture(autouse=True)
-def clean(lab):
-    lab.http.clear_faults(all=True)
-    yield
-    lab.http.clear_faults(all=True)
+lab, clean = lab_fixtures(world)
 
 
 def source(lab, **limits):
