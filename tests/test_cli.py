@@ -154,3 +154,11 @@ def test_evidence_show_prints_the_request_hash_and_raw(tmp_path):
     assert raw.stdout_bytes == b"Domain Name: EXAMPLE.COM\r\n"
     missing = run("--store", str(path), "evidence", "show", "ev999")
     assert missing.exit_code == 2 and "no such observation" in missing.output
+
+
+def test_a_worker_on_a_sqlite_store_is_refused_in_one_line_and_makes_no_file(tmp_path):
+    store = tmp_path / "evidence.sqlite"
+    result = runner.invoke(app, ["--store", str(store), "worker", "--until-done"])
+    assert result.exit_code == 2
+    assert "workers share a run through a PostgreSQL store" in result.output
+    assert not store.exists()

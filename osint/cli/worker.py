@@ -22,14 +22,18 @@ def worker(
                                                                 "(default: the run's)."),
 ) -> None:
     """Exit 0 when done (Ctrl-C stops it: its leased questions go back to the others after --lease)."""
+    from ..engine.shared import not_shared
     from ..engine.worker import Worker
     from ..store import open_store
+    from ..store.url import is_url
 
     def event(e: dict) -> None:
         err.print(f"{e['run_id']}: {e['state']}", markup=False, highlight=False)
 
     with errors():
         s = settings()
+        if not is_url(s.store):  # refused before opening: a worker must not leave a new SQLite file behind
+            raise not_shared(s.store)
         store = open_store(s.store)
         try:
             w = Worker(s, store, egress=egress, lease_s=lease, concurrency=concurrency, on_event=event)

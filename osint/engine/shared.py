@@ -30,10 +30,14 @@ from ..transport.pipeline import CACHED, NOT_ASKED, Answer
 from .run import MAX_FOLLOWUP_CHAIN, Enricher, RunReport, SourceStats, _pivots
 
 
+def not_shared(shown: str) -> StoreError:
+    return StoreError(f"{shown}: workers share a run through a PostgreSQL store; a SQLite file is "
+                      "one process's (use `osint enrich`)")
+
+
 def shared_tables(store: EvidenceStore) -> WorkTables:
     if store.dialect != "postgresql":
-        raise StoreError(f"{store.shown}: workers share a run through a PostgreSQL store; a SQLite file is "
-                         "one process's (use `osint enrich`)")
+        raise not_shared(store.shown)
     return WorkTables(store)
 
 
